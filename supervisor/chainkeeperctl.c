@@ -1,0 +1,355 @@
+/*
+ * chainkeeperctl: the command-line client.  It sends one request over the
+ * control socket and prints the reply, for people or, with --json, for
+ * scripts.  Exit codes: 0 success, 1 the request failed (a program did not
+ * start, an unknown name, ...), 2 usage, 3 chainkeeperd cannot be reached,
+ * 4 refused (permission, protocol version).
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "util.h"
+
+#define EXIT_FAILED	1
+#define EXIT_USAGE	2
+#define EXIT_NOCONN	3
+#define EXIT_DENIED	4
+
+static int	 opt_json;
+static int	 timeout_ms = -1;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: chainkeeperctl [-s socket | -c file] [-t timeout] command "
+	    "[args]\n"
+	    "commands:\n"
+	    "  status [--json] [name ...]\n"
+	    "  start|stop|restart [--no-wait] [--json] name ... | all\n"
+	    "  signal SIG name ... | all\n"
+	    "  pid [name ...]\n"
+	    "  tail [-f] [-c bytes] name [stdout|stderr]\n"
+	    "  reload | shutdown | version\n");
+	exit(EXIT_USAGE);
+}
+
+static int
+connect_socket(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
+	    sizeof(sun.sun_path)) {
+		fprintf(stderr, "chainkeeperctl: socket path too long: %s\n",
+		    path);
+		exit(EXIT_USAGE);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "chainkeeperctl: socket: %s\n",
+		    strerror(errno));
+		exit(EXIT_NOCONN);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "chainkeeperctl: cannot connect to %s: %s "
+		    "(is chainkeeperd running?)\n", path, strerror(errno));
+		exit(errno == EACCES ? EXIT_DENIED : EXIT_NOCONN);
+	}
+	return (fd);
+}
+
+static void
+send_request(int fd, json_t *req)
+{
+	char	*s;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+
+	json_object_set_new(req, "v", json_integer(CONTROL_PROTOCOL));
+	if ((s = json_dumps(req, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps");
+	len = strlen(s);
+	s = xreallocarray(s, len + 2, 1);
+	s[len++] = '\n';
+	while (off < len) {
+		n = write(fd, s + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "chainkeeperctl: write: %s\n",
+			    strerror(errno));
+			exit(EXIT_NOCONN);
+		}
+		off += (size_t)n;
+	}
+	free(s);
+}
+
+/* Read one reply line; NULL at EOF. */
+static json_t *
+read_reply(int fd)
+{
+	static char	*buf;
+	static size_t	 len, size;
+	char		*nl;
+	json_t		*r;
+	json_error_t	 err;
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	size_t		 used;
+
+	for (;;) {
+		if (len > 0 && (nl = memchr(buf, '\n', len)) != NULL) {
+			used = (size_t)(nl - buf) + 1;
+			r = json_loadb(buf, used - 1, 0, &err);
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			if (r == NULL || !json_is_object(r)) {
+				fprintf(stderr, "chainkeeperctl: bad reply: "
+				    "%s\n", err.text);
+				exit(EXIT_DENIED);
+			}
+			return (r);
+		}
+		if (len + 65536 > size) {
+			size = (len + 65536) * 2;
+			buf = xreallocarray(buf, size, 1);
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, timeout_ms) == 0) {
+			fprintf(stderr, "chainkeeperctl: no reply within "
+			    "%d ms\n", timeout_ms);
+			exit(EXIT_FAILED);
+		}
+		n = read(fd, buf + len, size - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "chainkeeperctl: read: %s\n",
+			    strerror(errno));
+			exit(EXIT_NOCONN);
+		}
+		if (n == 0)
+			return (NULL);
+		len += (size_t)n;
+	}
+}
+
+/* Exit for an error reply. */
+static void __attribute__((noreturn))
+fail_reply(json_t *r)
+{
+	const char	*code, *err;
+
+	code = json_string_value(json_object_get(r, "code"));
+	err = json_string_value(json_object_get(r, "error"));
+	if (opt_json)
+		json_dumpf(r, stdout, JSON_COMPACT), putchar('\n');
+	fprintf(stderr, "chainkeeperctl: %s%s", err != NULL ? err : "failed",
+	    err != NULL && err[strlen(err) - 1] == '\n' ? "" : "\n");
+	if (code != NULL && (strcmp(code, "denied") == 0 ||
+	    strcmp(code, "protocol") == 0))
+		exit(EXIT_DENIED);
+	if (code != NULL && strcmp(code, "usage") == 0)
+		exit(EXIT_USAGE);
+	exit(EXIT_FAILED);
+}
+
+static void
+print_status(json_t *arr)
+{
+	json_t		*o;
+	size_t		 i;
+
+	json_array_foreach(arr, i, o) {
+		printf("%-24s %-9s %s\n",
+		    json_string_value(json_object_get(o, "name")),
+		    json_string_value(json_object_get(o, "state")),
+		    json_string_value(json_object_get(o, "description")));
+	}
+}
+
+static void
+print_results(const char *cmd, json_t *arr)
+{
+	json_t		*o;
+	size_t		 i;
+	const char	*done;
+
+	done = strcmp(cmd, "start") == 0 ? "started" :
+	    strcmp(cmd, "stop") == 0 ? "stopped" :
+	    strcmp(cmd, "restart") == 0 ? "restarted" : "signalled";
+	json_array_foreach(arr, i, o) {
+		if (json_is_true(json_object_get(o, "ok")))
+			printf("%s: %s\n", json_string_value(json_object_get(o,
+			    "name")), done);
+		else
+			printf("%s: ERROR (%s%s%s)\n",
+			    json_string_value(json_object_get(o, "name")),
+			    json_string_value(json_object_get(o, "error")),
+			    json_object_get(o, "description") != NULL &&
+			    *json_string_value(json_object_get(o,
+			    "description")) != '\0' ? ": " : "",
+			    json_object_get(o, "description") != NULL ?
+			    json_string_value(json_object_get(o,
+			    "description")) : "");
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*sock = NULL, *cfgpath = NULL, *cmd, *e;
+	struct config	*cfg = NULL;
+	char		*errors, *end;
+	json_t		*req, *args, *r, *res;
+	int		 ch, fd, i, follow = 0, rc = 0;
+	long		 bytes = -1;
+
+	log_init("chainkeeperctl", LOG_TO_STDERR, 0);
+	while ((ch = getopt(argc, argv, "+c:s:t:")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 't':
+			timeout_ms = (int)strtol(optarg, &end, 10) * 1000;
+			if (*end != '\0' || timeout_ms <= 0)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	cmd = argv[0];
+	if (sock == NULL && cfgpath != NULL) {
+		if ((cfg = config_load(cfgpath, &errors)) == NULL) {
+			fputs(errors, stderr);
+			free(errors);
+			return (EXIT_USAGE);
+		}
+		sock = cfg->control_socket;
+	}
+	if (sock == NULL && (e = getenv("CHAINKEEPER_SOCKET")) != NULL)
+		sock = e;
+	if (sock == NULL)
+		sock = CONFIG_DEFAULT_SOCKET;
+
+	req = json_pack("{s:s}", "cmd", cmd);
+	args = json_array();
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			opt_json = 1;
+		else if (strcmp(argv[i], "--no-wait") == 0)
+			json_object_set_new(req, "wait", json_false());
+		else if (strcmp(cmd, "tail") == 0 &&
+		    strcmp(argv[i], "-f") == 0)
+			follow = 1;
+		else if (strcmp(cmd, "tail") == 0 &&
+		    strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			bytes = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || bytes < 0)
+				usage();
+		} else
+			json_array_append_new(args, json_string(argv[i]));
+	}
+	if ((strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
+	    strcmp(cmd, "restart") == 0) && json_array_size(args) == 0)
+		usage();
+	json_object_set_new(req, "args", args);
+	if (follow)
+		json_object_set_new(req, "follow", json_true());
+	if (bytes >= 0)
+		json_object_set_new(req, "bytes", json_integer(bytes));
+
+	fd = connect_socket(sock);
+	send_request(fd, req);
+	json_decref(req);
+	if ((r = read_reply(fd)) == NULL) {
+		fprintf(stderr, "chainkeeperctl: chainkeeperd closed the "
+		    "connection\n");
+		return (EXIT_NOCONN);
+	}
+	if (!json_is_true(json_object_get(r, "ok")) &&
+	    json_object_get(r, "result") == NULL)
+		fail_reply(r);
+	res = json_object_get(r, "result");
+	if (strcmp(cmd, "tail") == 0) {
+		for (;;) {
+			e = json_string_value(json_object_get(r, "data"));
+			if (e != NULL) {
+				fwrite(e, 1, json_string_length(
+				    json_object_get(r, "data")), stdout);
+				fflush(stdout);
+			}
+			if (json_is_true(json_object_get(r, "eof")))
+				break;
+			json_decref(r);
+			if ((r = read_reply(fd)) == NULL)
+				break;
+			if (!json_is_true(json_object_get(r, "ok")))
+				fail_reply(r);
+		}
+	} else if (opt_json) {
+		json_dumpf(res, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (strcmp(cmd, "status") == 0)
+		print_status(res);
+	else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
+	    strcmp(cmd, "restart") == 0 || strcmp(cmd, "signal") == 0)
+		print_results(cmd, res);
+	else if (strcmp(cmd, "pid") == 0) {
+		if (json_is_array(res)) {
+			json_array_foreach(res, i, args)
+				printf("%lld\n", (long long)json_integer_value(
+				    json_object_get(args, "pid")));
+		} else
+			printf("%lld\n", (long long)json_integer_value(
+			    json_object_get(res, "pid")));
+	} else if (strcmp(cmd, "version") == 0)
+		printf("chainkeeperctl %s, chainkeeperd %s (protocol %lld)\n",
+		    PACKAGE_VERSION, json_string_value(json_object_get(res,
+		    "version")), (long long)json_integer_value(
+		    json_object_get(res, "protocol")));
+	else if (strcmp(cmd, "reload") == 0)
+		printf("reloaded: %zu added, %zu changed, %zu removed, %lld "
+		    "unchanged\n",
+		    json_array_size(json_object_get(res, "added")),
+		    json_array_size(json_object_get(res, "changed")),
+		    json_array_size(json_object_get(res, "removed")),
+		    (long long)json_integer_value(json_object_get(res,
+		    "unchanged")));
+	else if (strcmp(cmd, "shutdown") == 0)
+		printf("chainkeeperd is shutting down\n");
+	if (!json_is_true(json_object_get(r, "ok")))
+		rc = EXIT_FAILED;
+	json_decref(r);
+	close(fd);
+	config_free(cfg);
+	return (rc);
+}

@@ -1,0 +1,1466 @@
+/*
+ * The configuration loader: YAML in, struct config out.  This is the only
+ * file that includes yaml.h.  A document is loaded whole with libyaml, then
+ * walked with key tables; every error is collected as "file:line:col: msg"
+ * and the load fails after the whole tree (and every include) was checked.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+struct cfgctx {
+	const char	*file;
+	yaml_document_t	*doc;
+	struct config	*cfg;
+	char		*errors;	/* collected messages, one per line */
+	size_t		 errlen;
+	int		 nerrors;
+};
+
+struct program_key {
+	const char	*name;
+	void		(*parse)(struct cfgctx *, yaml_node_t *,
+			    struct program_config *);
+};
+
+static const char *limit_names[LIMIT_MAX] = {
+	"nofile", "nproc", "core", "memlock"
+};
+
+static void cfg_error(struct cfgctx *, yaml_node_t *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record one error at a node's position. */
+static void
+cfg_error(struct cfgctx *ctx, yaml_node_t *n, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg, *line;
+	int	 len;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (n != NULL)
+		len = xasprintf(&line, "%s:%zu:%zu: %s\n", ctx->file,
+		    n->start_mark.line + 1, n->start_mark.column + 1, msg);
+	else
+		len = xasprintf(&line, "%s: %s\n", ctx->file, msg);
+	free(msg);
+	ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1, 1);
+	memcpy(ctx->errors + ctx->errlen, line, len + 1);
+	ctx->errlen += len;
+	ctx->nerrors++;
+	free(line);
+}
+
+static yaml_node_t *
+node_get(struct cfgctx *ctx, int id)
+{
+	return (yaml_document_get_node(ctx->doc, id));
+}
+
+/* The text of a scalar node, or NULL with an error. */
+static const char *
+scalar(struct cfgctx *ctx, yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		cfg_error(ctx, n, "%s must be a scalar", what);
+		return (NULL);
+	}
+	return ((const char *)n->data.scalar.value);
+}
+
+static int
+is_null(yaml_node_t *n)
+{
+	const char	*v;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return (0);
+	v = (const char *)n->data.scalar.value;
+	return (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0);
+}
+
+static int
+get_bool(struct cfgctx *ctx, yaml_node_t *n, const char *key, int *out)
+{
+	const char	*v;
+
+	if ((v = scalar(ctx, n, key)) == NULL)
+		return (-1);
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcasecmp(v, "on") == 0)
+		*out = 1;
+	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcasecmp(v, "off") == 0)
+		*out = 0;
+	else {
+		cfg_error(ctx, n, "%s: expected true or false, not \"%s\"",
+		    key, v);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+get_int(struct cfgctx *ctx, yaml_node_t *n, const char *key, long min,
+    long max, int base, long *out)
+{
+	const char	*v;
+	char		*end;
+	long		 l;
+
+	if ((v = scalar(ctx, n, key)) == NULL)
+		return (-1);
+	errno = 0;
+	l = strtol(v, &end, base);
+	if (*v == '\0' || *end != '\0' || errno != 0) {
+		cfg_error(ctx, n, "%s: expected %s, not \"%s\"", key,
+		    base == 8 ? "an octal number" : "an integer", v);
+		return (-1);
+	}
+	if (l < min || l > max) {
+		cfg_error(ctx, n, "%s: %s is out of range %ld..%ld", key, v,
+		    min, max);
+		return (-1);
+	}
+	*out = l;
+	return (0);
+}
+
+static int
+get_duration(struct cfgctx *ctx, yaml_node_t *n, const char *key,
+    int64_t *out)
+{
+	const char	*v, *err;
+
+	if ((v = scalar(ctx, n, key)) == NULL)
+		return (-1);
+	if (parse_duration(v, out, &err) == -1) {
+		cfg_error(ctx, n, "%s: %s, not \"%s\"", key, err, v);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+get_size(struct cfgctx *ctx, yaml_node_t *n, const char *key, int64_t *out)
+{
+	const char	*v, *err;
+
+	if ((v = scalar(ctx, n, key)) == NULL)
+		return (-1);
+	if (parse_size(v, out, &err) == -1) {
+		cfg_error(ctx, n, "%s: %s, not \"%s\"", key, err, v);
+		return (-1);
+	}
+	return (0);
+}
+
+static char *
+get_string(struct cfgctx *ctx, yaml_node_t *n, const char *key)
+{
+	const char	*v;
+
+	if ((v = scalar(ctx, n, key)) == NULL)
+		return (NULL);
+	if (*v == '\0') {
+		cfg_error(ctx, n, "%s must not be empty", key);
+		return (NULL);
+	}
+	return (xstrdup(v));
+}
+
+/* A scalar or a sequence of scalars as a NULL-terminated vector. */
+static char **
+get_list(struct cfgctx *ctx, yaml_node_t *n, const char *key)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*e;
+	char			**v;
+	size_t			 i = 0;
+	const char		*s;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		v = xcalloc(2, sizeof(*v));
+		v[0] = xstrdup((const char *)n->data.scalar.value);
+		return (v);
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		cfg_error(ctx, n, "%s must be a string or a list", key);
+		return (NULL);
+	}
+	v = xcalloc(n->data.sequence.items.top - n->data.sequence.items.start
+	    + 1, sizeof(*v));
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		e = node_get(ctx, *it);
+		if ((s = scalar(ctx, e, key)) == NULL) {
+			free_argv(v);
+			return (NULL);
+		}
+		v[i++] = xstrdup(s);
+	}
+	return (v);
+}
+
+static void
+set_str(char **dst, char *v)
+{
+	if (v == NULL)
+		return;
+	free(*dst);
+	*dst = v;
+}
+
+/* Program keys. */
+
+static void
+pk_command(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	const char	*err, *s;
+	char		**argv;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		s = (const char *)n->data.scalar.value;
+		if ((argv = split_command(s, &err)) == NULL) {
+			cfg_error(ctx, n, "command: %s", err);
+			return;
+		}
+	} else if ((argv = get_list(ctx, n, "command")) == NULL)
+		return;
+	else if (argv[0] == NULL || *argv[0] == '\0') {
+		cfg_error(ctx, n, "command: empty command");
+		free_argv(argv);
+		return;
+	}
+	free_argv(pc->argv);
+	pc->argv = argv;
+}
+
+static void
+pk_directory(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	char	*v;
+
+	if ((v = get_string(ctx, n, "directory")) == NULL)
+		return;
+	if (*v != '/') {
+		cfg_error(ctx, n, "directory must be an absolute path");
+		free(v);
+		return;
+	}
+	set_str(&pc->directory, v);
+}
+
+static void
+pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	struct passwd	*pw;
+	char		*v, *end;
+	gid_t		 groups[NGROUPS_MAX];
+	int		 ng = NGROUPS_MAX;
+	unsigned long	 id;
+
+	if ((v = get_string(ctx, n, "user")) == NULL)
+		return;
+	errno = 0;
+	pw = getpwnam(v);
+	if (pw == NULL && isdigit((unsigned char)*v)) {
+		id = strtoul(v, &end, 10);
+		if (*end == '\0')
+			pw = getpwuid((uid_t)id);
+	}
+	if (pw == NULL) {
+		cfg_error(ctx, n, "user: no such user \"%s\"", v);
+		free(v);
+		return;
+	}
+	if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+		cfg_error(ctx, n, "user: switching to \"%s\" needs root", v);
+		free(v);
+		return;
+	}
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) == -1) {
+		cfg_error(ctx, n, "user: \"%s\" is in too many groups", v);
+		free(v);
+		return;
+	}
+	set_str(&pc->user, xstrdup(pw->pw_name));
+	free(v);
+	pc->uid = pw->pw_uid;
+	pc->gid = pw->pw_gid;
+	set_str(&pc->home, xstrdup(pw->pw_dir));
+	free(pc->groups);
+	pc->groups = xcalloc(ng, sizeof(gid_t));
+	memcpy(pc->groups, groups, ng * sizeof(gid_t));
+	pc->ngroups = ng;
+}
+
+static void
+pk_umask(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	long	 v;
+
+	if (get_int(ctx, n, "umask", 0, 0777, 8, &v) == 0)
+		pc->umask = (int)v;
+}
+
+static int
+valid_env_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return (0);
+	return (1);
+}
+
+static void
+pk_environment(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks, *vs;
+	char			**env;
+	size_t			 i = 0;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "environment must be a map of NAME: value");
+		return;
+	}
+	env = xcalloc(n->data.mapping.pairs.top - n->data.mapping.pairs.start
+	    + 1, sizeof(*env));
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "environment name")) == NULL)
+			continue;
+		if (!valid_env_name(ks)) {
+			cfg_error(ctx, k, "environment: invalid name \"%s\"",
+			    ks);
+			continue;
+		}
+		if ((vs = scalar(ctx, v, "environment value")) == NULL)
+			continue;
+		xasprintf(&env[i++], "%s=%s", ks, is_null(v) ? "" : vs);
+	}
+	free_argv(pc->env);
+	pc->env = env;
+}
+
+static void
+pk_autostart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	get_bool(ctx, n, "autostart", &pc->autostart);
+}
+
+static void
+pk_autorestart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	const char	*v;
+	int		 b;
+
+	if ((v = scalar(ctx, n, "autorestart")) == NULL)
+		return;
+	if (strcasecmp(v, "unexpected") == 0)
+		pc->autorestart = AUTORESTART_UNEXPECTED;
+	else if (get_bool(ctx, n, "autorestart", &b) == 0)
+		pc->autorestart = b ? AUTORESTART_TRUE : AUTORESTART_FALSE;
+}
+
+static void
+pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*e;
+	char			*copy, *tok, *save, *end;
+	long			 v;
+
+	free(pc->exitcodes);
+	pc->exitcodes = NULL;
+	pc->nexitcodes = 0;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++) {
+			e = node_get(ctx, *it);
+			if (get_int(ctx, e, "exitcodes", 0, 255, 10, &v) == -1)
+				continue;
+			pc->exitcodes = xreallocarray(pc->exitcodes,
+			    pc->nexitcodes + 1, sizeof(int));
+			pc->exitcodes[pc->nexitcodes++] = (int)v;
+		}
+		return;
+	}
+	if (scalar(ctx, n, "exitcodes") == NULL)
+		return;
+	/* supervisord's form: "0,2". */
+	copy = xstrdup((const char *)n->data.scalar.value);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		errno = 0;
+		v = strtol(tok, &end, 10);
+		if (*end != '\0' || errno != 0 || v < 0 || v > 255) {
+			cfg_error(ctx, n, "exitcodes: \"%s\" is not an exit "
+			    "code 0..255", tok);
+			continue;
+		}
+		pc->exitcodes = xreallocarray(pc->exitcodes,
+		    pc->nexitcodes + 1, sizeof(int));
+		pc->exitcodes[pc->nexitcodes++] = (int)v;
+	}
+	free(copy);
+}
+
+static void
+pk_startsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	get_duration(ctx, n, "startsecs", &pc->startsecs_ms);
+}
+
+static void
+pk_startretries(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	long	 v;
+
+	if (get_int(ctx, n, "startretries", 0, 1000000, 10, &v) == 0)
+		pc->startretries = (int)v;
+}
+
+static void
+pk_stopsignal(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	const char	*v;
+	int		 sig;
+
+	if ((v = scalar(ctx, n, "stopsignal")) == NULL)
+		return;
+	if ((sig = parse_signal(v)) == -1) {
+		cfg_error(ctx, n, "stopsignal: unknown signal \"%s\"", v);
+		return;
+	}
+	pc->stopsignal = sig;
+}
+
+static void
+pk_stopwaitsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	get_duration(ctx, n, "stopwaitsecs", &pc->stopwait_ms);
+}
+
+static void
+pk_stopasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	get_bool(ctx, n, "stopasgroup", &pc->stopasgroup);
+}
+
+static void
+pk_killasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	get_bool(ctx, n, "killasgroup", &pc->killasgroup);
+}
+
+static void
+pk_priority(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	long	 v;
+
+	if (get_int(ctx, n, "priority", -100000, 100000, 10, &v) == 0)
+		pc->priority = (int)v;
+}
+
+static void
+pk_redirect_stderr(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	get_bool(ctx, n, "redirect_stderr", &pc->redirect_stderr);
+}
+
+/* AUTO, NONE or an absolute path; AUTO is resolved after the load. */
+static void
+logfile_path(struct cfgctx *ctx, yaml_node_t *n, const char *key,
+    struct logfile_config *lc)
+{
+	const char	*v;
+
+	if ((v = scalar(ctx, n, key)) == NULL)
+		return;
+	free(lc->path);
+	lc->path = NULL;
+	if (strcasecmp(v, "NONE") == 0)
+		return;
+	if (strcasecmp(v, "AUTO") == 0) {
+		lc->path = xstrdup("AUTO");
+		return;
+	}
+	if (*v != '/') {
+		cfg_error(ctx, n, "%s must be AUTO, NONE or an absolute path",
+		    key);
+		return;
+	}
+	lc->path = xstrdup(v);
+}
+
+static void
+pk_stdout_logfile(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	logfile_path(ctx, n, "stdout_logfile", &pc->out);
+}
+
+static void
+pk_stderr_logfile(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	logfile_path(ctx, n, "stderr_logfile", &pc->err);
+}
+
+static void
+pk_stdout_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	get_size(ctx, n, "stdout_logfile_maxbytes", &pc->out.maxbytes);
+}
+
+static void
+pk_stderr_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	get_size(ctx, n, "stderr_logfile_maxbytes", &pc->err.maxbytes);
+}
+
+static void
+pk_stdout_backups(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	long	 v;
+
+	if (get_int(ctx, n, "stdout_logfile_backups", 0, 1000, 10, &v) == 0)
+		pc->out.backups = (int)v;
+}
+
+static void
+pk_stderr_backups(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	long	 v;
+
+	if (get_int(ctx, n, "stderr_logfile_backups", 0, 1000, 10, &v) == 0)
+		pc->err.backups = (int)v;
+}
+
+static void
+pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks, *vs;
+	char			*end;
+	double			 d;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "backoff must be a map with initial, max "
+		    "and jitter");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "backoff key")) == NULL)
+			continue;
+		if (strcmp(ks, "initial") == 0)
+			get_duration(ctx, v, "backoff.initial",
+			    &pc->backoff.initial_ms);
+		else if (strcmp(ks, "max") == 0)
+			get_duration(ctx, v, "backoff.max",
+			    &pc->backoff.max_ms);
+		else if (strcmp(ks, "jitter") == 0) {
+			if ((vs = scalar(ctx, v, "backoff.jitter")) == NULL)
+				continue;
+			errno = 0;
+			d = strtod(vs, &end);
+			if (end == vs || errno != 0 ||
+			    (*end != '\0' && strcmp(end, "%") != 0)) {
+				cfg_error(ctx, v, "backoff.jitter: expected a "
+				    "percentage such as 10%% or a fraction "
+				    "such as 0.1, not \"%s\"", vs);
+				continue;
+			}
+			if (*end == '\0' && d <= 1.0)
+				d *= 100;
+			if (d < 0 || d > 100) {
+				cfg_error(ctx, v, "backoff.jitter: must be "
+				    "between 0%% and 100%%");
+				continue;
+			}
+			pc->backoff.jitter_pct = (int)(d + 0.5);
+		} else
+			cfg_error(ctx, k, "backoff: unknown key \"%s\"", ks);
+	}
+}
+
+static int
+valid_name(const char *s)
+{
+	if (*s == '\0' || *s == '.' || strlen(s) > 64)
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
+			return (0);
+	return (1);
+}
+
+static void
+pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	char	**v;
+
+	if ((v = get_list(ctx, n, "depends_on")) == NULL)
+		return;
+	free_argv(pc->depends_on);
+	pc->depends_on = v;
+}
+
+static void
+pk_limits(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks, *vs, *err;
+	int64_t			 val;
+	int			 i;
+	char			*end;
+	unsigned long long	 u;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "limits must be a map (nofile, nproc, core, "
+		    "memlock)");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "limits key")) == NULL)
+			continue;
+		for (i = 0; i < LIMIT_MAX; i++)
+			if (strcmp(ks, limit_names[i]) == 0)
+				break;
+		if (i == LIMIT_MAX) {
+			cfg_error(ctx, k, "limits: unknown limit \"%s\" (use "
+			    "nofile, nproc, core or memlock)", ks);
+			continue;
+		}
+		if ((vs = scalar(ctx, v, "limits value")) == NULL)
+			continue;
+		if (strcasecmp(vs, "unlimited") == 0 ||
+		    strcasecmp(vs, "infinity") == 0) {
+			pc->limit[i] = RLIM_INFINITY;
+			pc->limit_set[i] = 1;
+			continue;
+		}
+		if (i == LIMIT_NOFILE || i == LIMIT_NPROC) {
+			errno = 0;
+			u = strtoull(vs, &end, 10);
+			if (*vs == '-' || *end != '\0' || errno != 0 ||
+			    u == 0) {
+				cfg_error(ctx, v, "limits.%s: expected a "
+				    "positive count or unlimited, not \"%s\"",
+				    ks, vs);
+				continue;
+			}
+			pc->limit[i] = (rlim_t)u;
+		} else {
+			if (parse_size(vs, &val, &err) == -1) {
+				cfg_error(ctx, v, "limits.%s: %s, not \"%s\"",
+				    ks, err, vs);
+				continue;
+			}
+			pc->limit[i] = (rlim_t)val;
+		}
+		pc->limit_set[i] = 1;
+	}
+}
+
+static const struct program_key program_keys[] = {
+	{ "command", pk_command },
+	{ "directory", pk_directory },
+	{ "user", pk_user },
+	{ "umask", pk_umask },
+	{ "environment", pk_environment },
+	{ "autostart", pk_autostart },
+	{ "autorestart", pk_autorestart },
+	{ "exitcodes", pk_exitcodes },
+	{ "startsecs", pk_startsecs },
+	{ "startretries", pk_startretries },
+	{ "stopsignal", pk_stopsignal },
+	{ "stopwaitsecs", pk_stopwaitsecs },
+	{ "stopasgroup", pk_stopasgroup },
+	{ "killasgroup", pk_killasgroup },
+	{ "priority", pk_priority },
+	{ "redirect_stderr", pk_redirect_stderr },
+	{ "stdout_logfile", pk_stdout_logfile },
+	{ "stdout_logfile_maxbytes", pk_stdout_maxbytes },
+	{ "stdout_logfile_backups", pk_stdout_backups },
+	{ "stderr_logfile", pk_stderr_logfile },
+	{ "stderr_logfile_maxbytes", pk_stderr_maxbytes },
+	{ "stderr_logfile_backups", pk_stderr_backups },
+	{ "backoff", pk_backoff },
+	{ "depends_on", pk_depends_on },
+	{ "limits", pk_limits },
+};
+
+/* A program with supervisord's defaults. */
+static struct program_config *
+program_new(const char *name, const char *file, int line)
+{
+	struct program_config	*pc;
+
+	pc = xcalloc(1, sizeof(*pc));
+	pc->name = xstrdup(name);
+	pc->file = xstrdup(file);
+	pc->line = line;
+	pc->umask = -1;
+	pc->autostart = 1;
+	pc->autorestart = AUTORESTART_UNEXPECTED;
+	pc->exitcodes = xcalloc(1, sizeof(int));
+	pc->nexitcodes = 1;
+	pc->startsecs_ms = 1000;
+	pc->startretries = 3;
+	pc->stopsignal = SIGTERM;
+	pc->stopwait_ms = 10000;
+	pc->priority = 999;
+	pc->out.path = xstrdup("AUTO");
+	pc->out.maxbytes = 50 * 1024 * 1024;
+	pc->out.backups = 10;
+	pc->err.path = xstrdup("AUTO");
+	pc->err.maxbytes = 50 * 1024 * 1024;
+	pc->err.backups = 10;
+	pc->backoff.initial_ms = 1000;
+	pc->backoff.max_ms = 60000;
+	pc->backoff.jitter_pct = 10;
+	pc->env = xcalloc(1, sizeof(char *));
+	pc->depends_on = xcalloc(1, sizeof(char *));
+	return (pc);
+}
+
+void
+config_program_free(struct program_config *pc)
+{
+	if (pc == NULL)
+		return;
+	free(pc->name);
+	free(pc->file);
+	free_argv(pc->argv);
+	free(pc->directory);
+	free(pc->user);
+	free(pc->home);
+	free(pc->groups);
+	free_argv(pc->env);
+	free(pc->exitcodes);
+	free(pc->out.path);
+	free(pc->err.path);
+	free_argv(pc->depends_on);
+	free(pc);
+}
+
+static void
+parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
+{
+	struct config		*cfg = ctx->cfg;
+	struct program_config	*pc;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*name, *ks;
+	size_t			 i;
+
+	if ((name = scalar(ctx, kn, "program name")) == NULL)
+		return;
+	if (!valid_name(name)) {
+		cfg_error(ctx, kn, "invalid program name \"%s\" (use letters, "
+		    "digits, '.', '_' and '-', at most 64)", name);
+		return;
+	}
+	if (config_find(cfg, name) != NULL) {
+		cfg_error(ctx, kn, "program \"%s\" is defined twice", name);
+		return;
+	}
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "program \"%s\" must be a map of settings",
+		    name);
+		return;
+	}
+	pc = program_new(name, ctx->file, (int)kn->start_mark.line + 1);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "setting name")) == NULL)
+			continue;
+		for (i = 0; i < sizeof(program_keys) /
+		    sizeof(program_keys[0]); i++)
+			if (strcmp(ks, program_keys[i].name) == 0)
+				break;
+		if (i == sizeof(program_keys) / sizeof(program_keys[0])) {
+			cfg_error(ctx, k, "program \"%s\": unknown setting "
+			    "\"%s\"", name, ks);
+			continue;
+		}
+		program_keys[i].parse(ctx, v, pc);
+	}
+	if (pc->argv == NULL)
+		cfg_error(ctx, kn, "program \"%s\": command is required",
+		    name);
+	if (pc->stopasgroup)
+		pc->killasgroup = 1;
+	cfg->programs = xreallocarray(cfg->programs, cfg->nprograms + 1,
+	    sizeof(*cfg->programs));
+	cfg->programs[cfg->nprograms++] = pc;
+}
+
+static void
+parse_programs(struct cfgctx *ctx, yaml_node_t *n)
+{
+	yaml_node_pair_t	*p;
+
+	if (is_null(n))
+		return;
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "programs must be a map of name: settings");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++)
+		parse_program(ctx, node_get(ctx, p->key),
+		    node_get(ctx, p->value));
+}
+
+static void
+parse_control(struct cfgctx *ctx, yaml_node_t *n)
+{
+	struct config		*cfg = ctx->cfg;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks;
+	struct group		*gr;
+	long			 l;
+	char			*s;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "control must be a map (socket, mode, "
+		    "group)");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "control key")) == NULL)
+			continue;
+		if (strcmp(ks, "socket") == 0) {
+			if ((s = get_string(ctx, v, "control.socket")) == NULL)
+				continue;
+			if (strlen(s) >= 100) {
+				cfg_error(ctx, v, "control.socket: path "
+				    "longer than 99 bytes");
+				free(s);
+				continue;
+			}
+			set_str(&cfg->control_socket, s);
+		} else if (strcmp(ks, "mode") == 0) {
+			if (get_int(ctx, v, "control.mode", 0, 0777, 8,
+			    &l) == 0)
+				cfg->control_mode = (int)l;
+		} else if (strcmp(ks, "group") == 0) {
+			if ((s = get_string(ctx, v, "control.group")) == NULL)
+				continue;
+			if ((gr = getgrnam(s)) == NULL) {
+				cfg_error(ctx, v, "control.group: no such "
+				    "group \"%s\"", s);
+				free(s);
+				continue;
+			}
+			cfg->control_gid = gr->gr_gid;
+			set_str(&cfg->control_group, s);
+		} else
+			cfg_error(ctx, k, "control: unknown key \"%s\"", ks);
+	}
+}
+
+static void
+parse_log(struct cfgctx *ctx, yaml_node_t *n)
+{
+	struct config		*cfg = ctx->cfg;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks;
+	char			*s;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "log must be a map (file, dir)");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "log key")) == NULL)
+			continue;
+		if (strcmp(ks, "file") != 0 && strcmp(ks, "dir") != 0) {
+			cfg_error(ctx, k, "log: unknown key \"%s\"", ks);
+			continue;
+		}
+		if ((s = get_string(ctx, v, ks)) == NULL)
+			continue;
+		if (*s != '/') {
+			cfg_error(ctx, v, "log.%s must be an absolute path",
+			    ks);
+			free(s);
+			continue;
+		}
+		set_str(strcmp(ks, "file") == 0 ? &cfg->log_file :
+		    &cfg->log_dir, s);
+	}
+}
+
+static int	load_file(struct cfgctx *, const char *, int);
+
+/* include: a glob or a list of globs, relative to the main file's folder. */
+static void
+parse_include(struct cfgctx *ctx, yaml_node_t *n)
+{
+	char		**pats, *dir, *pat, *copy;
+	glob_t		 g;
+	size_t		 i, j;
+	int		 r;
+
+	if ((pats = get_list(ctx, n, "include")) == NULL)
+		return;
+	copy = xstrdup(ctx->file);
+	dir = dirname(copy);
+	for (i = 0; pats[i] != NULL; i++) {
+		if (*pats[i] == '/')
+			pat = xstrdup(pats[i]);
+		else
+			xasprintf(&pat, "%s/%s", dir, pats[i]);
+		r = glob(pat, 0, NULL, &g);
+		if (r == GLOB_NOMATCH) {
+			free(pat);
+			continue;
+		}
+		if (r != 0) {
+			cfg_error(ctx, n, "include: cannot expand \"%s\"",
+			    pats[i]);
+			free(pat);
+			continue;
+		}
+		for (j = 0; j < g.gl_pathc; j++)
+			load_file(ctx, g.gl_pathv[j], 1);
+		globfree(&g);
+		free(pat);
+	}
+	free(copy);
+	free_argv(pats);
+}
+
+/* Walk one document's top level; included files may only add programs. */
+static void
+parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
+{
+	struct config		*cfg = ctx->cfg;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	yaml_node_t		*inc = NULL;
+	const char		*ks;
+	char			*s;
+
+	if (root == NULL)
+		return;		/* empty file */
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, root, "the top level must be a map");
+		return;
+	}
+	for (p = root->data.mapping.pairs.start;
+	    p < root->data.mapping.pairs.top; p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "key")) == NULL)
+			continue;
+		if (strcmp(ks, "programs") == 0)
+			parse_programs(ctx, v);
+		else if (included)
+			cfg_error(ctx, k, "an included file may only define "
+			    "programs, not \"%s\"", ks);
+		else if (strcmp(ks, "control") == 0)
+			parse_control(ctx, v);
+		else if (strcmp(ks, "log") == 0)
+			parse_log(ctx, v);
+		else if (strcmp(ks, "include") == 0)
+			inc = v;
+		else if (strcmp(ks, "state_dir") == 0) {
+			if ((s = get_string(ctx, v, "state_dir")) == NULL)
+				continue;
+			if (*s != '/') {
+				cfg_error(ctx, v, "state_dir must be an "
+				    "absolute path");
+				free(s);
+				continue;
+			}
+			set_str(&cfg->state_dir, s);
+		} else
+			cfg_error(ctx, k, "unknown key \"%s\"", ks);
+	}
+	if (inc != NULL)
+		parse_include(ctx, inc);
+}
+
+/* Check that no mapping of the document has the same key twice. */
+static void
+check_duplicates(struct cfgctx *ctx)
+{
+	yaml_node_t		*n, *a, *b;
+	yaml_node_pair_t	*p, *q;
+
+	for (n = ctx->doc->nodes.start; n < ctx->doc->nodes.top; n++) {
+		if (n->type != YAML_MAPPING_NODE)
+			continue;
+		for (p = n->data.mapping.pairs.start;
+		    p < n->data.mapping.pairs.top; p++) {
+			a = node_get(ctx, p->key);
+			if (a->type != YAML_SCALAR_NODE)
+				continue;
+			for (q = n->data.mapping.pairs.start; q < p; q++) {
+				b = node_get(ctx, q->key);
+				if (b->type == YAML_SCALAR_NODE &&
+				    strcmp((char *)a->data.scalar.value,
+				    (char *)b->data.scalar.value) == 0) {
+					cfg_error(ctx, a, "duplicate key "
+					    "\"%s\"", a->data.scalar.value);
+					break;
+				}
+			}
+		}
+	}
+}
+
+/* Load one file into the configuration being built. */
+static int
+load_file(struct cfgctx *ctx, const char *path, int included)
+{
+	FILE		*f;
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	const char	*saved_file = ctx->file;
+	yaml_document_t	*saved_doc = ctx->doc;
+	char		*line;
+	int		 len;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		len = xasprintf(&line, "%s: %s\n", path, strerror(errno));
+		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1,
+		    1);
+		memcpy(ctx->errors + ctx->errlen, line, len + 1);
+		ctx->errlen += len;
+		ctx->nerrors++;
+		free(line);
+		return (-1);
+	}
+	ctx->file = path;
+	if (!yaml_parser_initialize(&parser))
+		fatalx("yaml_parser_initialize");
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		len = xasprintf(&line, "%s:%zu:%zu: %s%s%s\n", path,
+		    parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1,
+		    parser.problem != NULL ? parser.problem : "YAML error",
+		    parser.context != NULL ? " " : "",
+		    parser.context != NULL ? parser.context : "");
+		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1,
+		    1);
+		memcpy(ctx->errors + ctx->errlen, line, len + 1);
+		ctx->errlen += len;
+		ctx->nerrors++;
+		free(line);
+		yaml_parser_delete(&parser);
+		fclose(f);
+		ctx->file = saved_file;
+		return (-1);
+	}
+	ctx->doc = &doc;
+	check_duplicates(ctx);
+	parse_top(ctx, yaml_document_get_root_node(&doc), included);
+	ctx->doc = saved_doc;
+	ctx->file = saved_file;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return (0);
+}
+
+static struct program_config *
+find_dep(struct config *cfg, const char *name)
+{
+	return (config_find(cfg, name));
+}
+
+/* Depth-first search for a depends_on cycle through pc. */
+static int
+dep_cycle(struct config *cfg, struct program_config *pc, int *mark, size_t i)
+{
+	struct program_config	*d;
+	size_t			 j, k;
+
+	if (mark[i] == 1)
+		return (1);
+	if (mark[i] == 2)
+		return (0);
+	mark[i] = 1;
+	for (j = 0; pc->depends_on[j] != NULL; j++) {
+		if ((d = find_dep(cfg, pc->depends_on[j])) == NULL)
+			continue;
+		for (k = 0; k < cfg->nprograms; k++)
+			if (cfg->programs[k] == d)
+				break;
+		if (dep_cycle(cfg, d, mark, k))
+			return (1);
+	}
+	mark[i] = 2;
+	return (0);
+}
+
+/* Checks across programs, and defaults that depend on other settings. */
+static void
+validate(struct cfgctx *ctx)
+{
+	struct config		*cfg = ctx->cfg;
+	struct program_config	*pc;
+	size_t			 i, j;
+	int			*mark;
+	char			*msg;
+
+	if (cfg->state_dir == NULL)
+		cfg->state_dir = xstrdup(CONFIG_DEFAULT_STATE);
+	if (cfg->log_dir == NULL)
+		xasprintf(&cfg->log_dir, "%s/logs", cfg->state_dir);
+	if (cfg->control_socket == NULL)
+		cfg->control_socket = xstrdup(CONFIG_DEFAULT_SOCKET);
+	if (cfg->control_mode == -1)
+		cfg->control_mode = cfg->control_group != NULL ? 0770 : 0700;
+	mark = xcalloc(cfg->nprograms, sizeof(int));
+	for (i = 0; i < cfg->nprograms; i++) {
+		pc = cfg->programs[i];
+		for (j = 0; pc->depends_on[j] != NULL; j++) {
+			if (strcmp(pc->depends_on[j], pc->name) == 0)
+				xasprintf(&msg, "program \"%s\" depends on "
+				    "itself", pc->name);
+			else if (find_dep(cfg, pc->depends_on[j]) == NULL)
+				xasprintf(&msg, "program \"%s\" depends on "
+				    "\"%s\", which is not defined", pc->name,
+				    pc->depends_on[j]);
+			else
+				continue;
+			ctx->file = pc->file;
+			cfg_error(ctx, NULL, "line %d: %s", pc->line, msg);
+			free(msg);
+		}
+		if (pc->backoff.max_ms < pc->backoff.initial_ms) {
+			ctx->file = pc->file;
+			cfg_error(ctx, NULL, "line %d: program \"%s\": "
+			    "backoff.max is less than backoff.initial",
+			    pc->line, pc->name);
+		}
+		if (pc->out.path != NULL && strcmp(pc->out.path, "AUTO") == 0) {
+			free(pc->out.path);
+			xasprintf(&pc->out.path, "%s/%s.out.log", cfg->log_dir,
+			    pc->name);
+		}
+		if (pc->err.path != NULL && strcmp(pc->err.path, "AUTO") == 0) {
+			free(pc->err.path);
+			xasprintf(&pc->err.path, "%s/%s.err.log", cfg->log_dir,
+			    pc->name);
+		}
+		if (pc->redirect_stderr) {
+			free(pc->err.path);
+			pc->err.path = NULL;
+		}
+	}
+	for (i = 0; i < cfg->nprograms; i++) {
+		memset(mark, 0, cfg->nprograms * sizeof(int));
+		if (dep_cycle(cfg, cfg->programs[i], mark, i)) {
+			pc = cfg->programs[i];
+			ctx->file = pc->file;
+			cfg_error(ctx, NULL, "line %d: program \"%s\": "
+			    "depends_on forms a cycle", pc->line, pc->name);
+		}
+	}
+	free(mark);
+}
+
+/*
+ * Load and validate a configuration.  On failure returns NULL and sets
+ * *errors to every message, one per line (the caller frees it).
+ */
+struct config *
+config_load(const char *path, char **errors)
+{
+	struct cfgctx	 ctx;
+	struct config	*cfg;
+	char		 abspath[PATH_MAX];
+
+	*errors = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	cfg = xcalloc(1, sizeof(*cfg));
+	if (*path != '/' && realpath(path, abspath) != NULL)
+		path = abspath;
+	cfg->path = xstrdup(path);
+	cfg->control_mode = -1;
+	ctx.cfg = cfg;
+	ctx.file = cfg->path;
+	if (load_file(&ctx, cfg->path, 0) == 0)
+		validate(&ctx);
+	if (ctx.nerrors > 0) {
+		*errors = ctx.errors;
+		config_free(cfg);
+		return (NULL);
+	}
+	free(ctx.errors);
+	return (cfg);
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t	 i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nprograms; i++)
+		config_program_free(cfg->programs[i]);
+	free(cfg->programs);
+	free(cfg->path);
+	free(cfg->state_dir);
+	free(cfg->log_dir);
+	free(cfg->log_file);
+	free(cfg->control_socket);
+	free(cfg->control_group);
+	free(cfg);
+}
+
+struct program_config *
+config_find(const struct config *cfg, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg->nprograms; i++)
+		if (strcmp(cfg->programs[i]->name, name) == 0)
+			return (cfg->programs[i]);
+	return (NULL);
+}
+
+int
+config_exitcode_expected(const struct program_config *pc, int code)
+{
+	size_t	 i;
+
+	for (i = 0; i < pc->nexitcodes; i++)
+		if (pc->exitcodes[i] == code)
+			return (1);
+	return (0);
+}
+
+const char *
+config_autorestart_name(int v)
+{
+	switch (v) {
+	case AUTORESTART_TRUE:
+		return ("true");
+	case AUTORESTART_FALSE:
+		return ("false");
+	}
+	return ("unexpected");
+}
+
+/* Values of variables whose names suggest a secret are not shown. */
+static int
+secret_name(const char *kv)
+{
+	static const char	*words[] = { "PASS", "SECRET", "TOKEN", "KEY",
+				    "CREDENTIAL", "AUTH" };
+	size_t			 i, n;
+	const char		*eq;
+
+	eq = strchr(kv, '=');
+	n = eq != NULL ? (size_t)(eq - kv) : strlen(kv);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		const char	*w = words[i];
+		size_t		 wl = strlen(w), j;
+
+		for (j = 0; j + wl <= n; j++)
+			if (strncasecmp(kv + j, w, wl) == 0)
+				return (1);
+	}
+	return (0);
+}
+
+static json_t *
+strv_json(char **v)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return (a);
+}
+
+static json_t *
+limit_json(rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		return (json_string("unlimited"));
+	return (json_integer((json_int_t)v));
+}
+
+static json_t *
+logfile_json(const struct logfile_config *lc)
+{
+	return (json_pack("{s:s?,s:I,s:i}", "path", lc->path, "maxbytes",
+	    (json_int_t)lc->maxbytes, "backups", lc->backups));
+}
+
+/*
+ * A program's normalized settings as JSON (new reference).  With redact,
+ * values of secret-looking environment variables are replaced.
+ */
+json_t *
+config_program_json(const struct program_config *pc, int redact)
+{
+	json_t	*o, *env, *codes, *limits;
+	size_t	 i;
+	char	*k, *eq;
+	int	 j;
+
+	env = json_object();
+	for (i = 0; pc->env[i] != NULL; i++) {
+		k = xstrdup(pc->env[i]);
+		eq = strchr(k, '=');
+		*eq = '\0';
+		json_object_set_new(env, k, json_string(redact &&
+		    secret_name(pc->env[i]) ? "(redacted)" : eq + 1));
+		free(k);
+	}
+	codes = json_array();
+	for (i = 0; i < pc->nexitcodes; i++)
+		json_array_append_new(codes, json_integer(pc->exitcodes[i]));
+	limits = json_object();
+	for (j = 0; j < LIMIT_MAX; j++)
+		if (pc->limit_set[j])
+			json_object_set_new(limits, limit_names[j],
+			    limit_json(pc->limit[j]));
+	o = json_object();
+	json_object_set_new(o, "command", strv_json(pc->argv));
+	json_object_set_new(o, "directory", pc->directory != NULL ?
+	    json_string(pc->directory) : json_null());
+	json_object_set_new(o, "user", pc->user != NULL ?
+	    json_string(pc->user) : json_null());
+	if (pc->umask == -1)
+		json_object_set_new(o, "umask", json_null());
+	else {
+		char	 buf[8];
+
+		snprintf(buf, sizeof(buf), "%03o", pc->umask);
+		json_object_set_new(o, "umask", json_string(buf));
+	}
+	json_object_set_new(o, "environment", env);
+	json_object_set_new(o, "autostart", json_boolean(pc->autostart));
+	json_object_set_new(o, "autorestart",
+	    json_string(config_autorestart_name(pc->autorestart)));
+	json_object_set_new(o, "exitcodes", codes);
+	json_object_set_new(o, "startsecs_ms", json_integer(pc->startsecs_ms));
+	json_object_set_new(o, "startretries", json_integer(pc->startretries));
+	json_object_set_new(o, "stopsignal",
+	    json_string(signal_name(pc->stopsignal)));
+	json_object_set_new(o, "stopwaitsecs_ms",
+	    json_integer(pc->stopwait_ms));
+	json_object_set_new(o, "stopasgroup", json_boolean(pc->stopasgroup));
+	json_object_set_new(o, "killasgroup", json_boolean(pc->killasgroup));
+	json_object_set_new(o, "priority", json_integer(pc->priority));
+	json_object_set_new(o, "redirect_stderr",
+	    json_boolean(pc->redirect_stderr));
+	json_object_set_new(o, "stdout_logfile", logfile_json(&pc->out));
+	json_object_set_new(o, "stderr_logfile", logfile_json(&pc->err));
+	json_object_set_new(o, "backoff", json_pack("{s:I,s:I,s:i}",
+	    "initial_ms", (json_int_t)pc->backoff.initial_ms, "max_ms",
+	    (json_int_t)pc->backoff.max_ms, "jitter_pct",
+	    pc->backoff.jitter_pct));
+	json_object_set_new(o, "depends_on", strv_json(pc->depends_on));
+	json_object_set_new(o, "limits", limits);
+	return (o);
+}
+
+/* The whole normalized configuration as JSON (new reference). */
+json_t *
+config_json(const struct config *cfg, int redact)
+{
+	json_t	*o, *progs;
+	size_t	 i;
+	char	 mode[8];
+
+	progs = json_object();
+	for (i = 0; i < cfg->nprograms; i++)
+		json_object_set_new(progs, cfg->programs[i]->name,
+		    config_program_json(cfg->programs[i], redact));
+	snprintf(mode, sizeof(mode), "%04o", cfg->control_mode);
+	o = json_pack("{s:s,s:s,s:s?,s:{s:s,s:s,s:s?}}",
+	    "state_dir", cfg->state_dir,
+	    "log_dir", cfg->log_dir,
+	    "log_file", cfg->log_file,
+	    "control", "socket", cfg->control_socket, "mode", mode,
+	    "group", cfg->control_group);
+	json_object_set_new(o, "programs", progs);
+	return (o);
+}
+
+/* Whether two programs would run the same way (a reload keeps it). */
+int
+config_program_equal(const struct program_config *a,
+    const struct program_config *b)
+{
+	json_t	*ja, *jb;
+	int	 eq;
+
+	ja = config_program_json(a, 0);
+	jb = config_program_json(b, 0);
+	eq = json_equal(ja, jb);
+	json_decref(ja);
+	json_decref(jb);
+	return (eq);
+}

@@ -1,0 +1,95 @@
+/* The parsed, validated configuration: the only output of config.c. */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define AUTORESTART_FALSE	0
+#define AUTORESTART_TRUE	1
+#define AUTORESTART_UNEXPECTED	2
+
+#define LIMIT_NOFILE	0
+#define LIMIT_NPROC	1
+#define LIMIT_CORE	2
+#define LIMIT_MEMLOCK	3
+#define LIMIT_MAX	4
+
+struct logfile_config {
+	char		*path;		/* NULL: NONE (discarded) */
+	int64_t		 maxbytes;	/* 0: never rotate */
+	int		 backups;
+};
+
+struct backoff_config {
+	int64_t		 initial_ms;
+	int64_t		 max_ms;
+	int		 jitter_pct;
+};
+
+struct program_config {
+	char		*name;
+	char		*file;		/* where it was defined */
+	int		 line;
+	char		**argv;
+	char		*directory;
+	char		*user;		/* NULL: run as chainkeeperd */
+	uid_t		 uid;
+	gid_t		 gid;
+	char		*home;
+	gid_t		*groups;
+	int		 ngroups;
+	int		 umask;		/* -1: inherit */
+	char		**env;		/* "K=V", NULL-terminated */
+	int		 autostart;
+	int		 autorestart;
+	int		*exitcodes;
+	size_t		 nexitcodes;
+	int64_t		 startsecs_ms;
+	int		 startretries;
+	int		 stopsignal;
+	int64_t		 stopwait_ms;
+	int		 stopasgroup;
+	int		 killasgroup;
+	int		 priority;
+	int		 redirect_stderr;
+	struct logfile_config out;
+	struct logfile_config err;
+	struct backoff_config backoff;
+	char		**depends_on;	/* NULL-terminated */
+	int		 limit_set[LIMIT_MAX];
+	rlim_t		 limit[LIMIT_MAX];
+};
+
+struct config {
+	char		*path;
+	char		*state_dir;
+	char		*log_dir;	/* AUTO program logs */
+	char		*log_file;	/* chainkeeperd's own log; NULL: default */
+	char		*control_socket;
+	int		 control_mode;
+	char		*control_group;
+	gid_t		 control_gid;
+	struct program_config **programs;
+	size_t		 nprograms;
+};
+
+struct config	*config_load(const char *, char **);
+void		 config_free(struct config *);
+void		 config_program_free(struct program_config *);
+struct program_config *config_find(const struct config *, const char *);
+json_t		*config_json(const struct config *, int);
+json_t		*config_program_json(const struct program_config *, int);
+int		 config_program_equal(const struct program_config *,
+		    const struct program_config *);
+int		 config_exitcode_expected(const struct program_config *, int);
+const char	*config_autorestart_name(int);
+
+#define CONFIG_DEFAULT_PATH	SYSCONFDIR "/chainkeeper/chainkeeper.yaml"
+#define CONFIG_DEFAULT_SOCKET	RUNSTATEDIR "/chainkeeper/chainkeeper.sock"
+#define CONFIG_DEFAULT_STATE	LOCALSTATEDIR "/lib/chainkeeper"
+
+#endif

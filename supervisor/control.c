@@ -1,0 +1,871 @@
+/*
+ * The control socket: a Unix stream socket speaking newline-delimited JSON.
+ * A request is one object, at most CONTROL_MAX_REQUEST bytes:
+ *	{"v":1,"cmd":"start","args":["nodeos"],"wait":true}
+ * and every reply carries "v" and "ok".  Each connection is checked with
+ * SO_PEERCRED when accepted: root, chainkeeperd's own uid and members of
+ * control.group are served, anybody else gets one refusal and is closed.
+ * start, stop and restart reply once their programs have settled, which
+ * control_evaluate() checks whenever a program changed state.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "chainkeeperd.h"
+#include "control.h"
+#include "log.h"
+#include "logpipe.h"
+#include "program.h"
+#include "util.h"
+
+#define OP_NONE		0
+#define OP_START	1
+#define OP_STOP		2
+#define OP_RESTART	3
+
+struct target {
+	char		*name;
+	unsigned int	 runs;		/* p->runs when asked */
+	int		 done;
+	json_t		*result;	/* owned */
+};
+
+struct client {
+	LIST_ENTRY(client) entry;
+	int		 fd;
+	ev_io		 rio;
+	ev_io		 wio;
+	uid_t		 uid;
+	pid_t		 pid;
+	char		*in;
+	size_t		 inlen;
+	char		*out;
+	size_t		 outlen;
+	size_t		 outsize;
+	int		 closing;	/* close once out is flushed */
+	int		 op;		/* pending start/stop/restart */
+	struct target	*targets;
+	size_t		 ntargets;
+	struct logfile	*follow;	/* tail -f */
+};
+
+struct command {
+	const char	*name;
+	int		 min_args;
+	int		 max_args;	/* -1: any */
+	void		(*fn)(struct client *, json_t *, json_t *);
+};
+
+static int			 listen_fd = -1;
+static ev_io			 listen_io;
+static char			*listen_path;
+static gid_t			 allowed_gid;
+static int			 have_group;
+static LIST_HEAD(, client)	 clients = LIST_HEAD_INITIALIZER(clients);
+
+static void	client_free(struct client *);
+static void	client_write_cb(struct ev_loop *, ev_io *, int);
+
+/* Queue one JSON line for the client; steals the reference. */
+static void
+client_send(struct client *c, json_t *msg)
+{
+	char	*s;
+	size_t	 len;
+
+	json_object_set_new(msg, "v", json_integer(CONTROL_PROTOCOL));
+	s = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (s == NULL)
+		fatalx("json_dumps");
+	len = strlen(s);
+	if (c->outlen + len + 1 > CONTROL_MAX_OUTPUT) {
+		log_warnx("control: client pid %ld does not read its replies: "
+		    "closing it", (long)c->pid);
+		free(s);
+		c->closing = 1;
+		c->outlen = 0;
+		shutdown(c->fd, SHUT_RDWR);
+		ev_io_start(EV_DEFAULT, &c->wio);
+		return;
+	}
+	if (c->outlen + len + 1 > c->outsize) {
+		c->outsize = (c->outlen + len + 1) * 2;
+		c->out = xreallocarray(c->out, c->outsize, 1);
+	}
+	memcpy(c->out + c->outlen, s, len);
+	c->out[c->outlen + len] = '\n';
+	c->outlen += len + 1;
+	free(s);
+	ev_io_start(EV_DEFAULT, &c->wio);
+}
+
+static void
+reply_error(struct client *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reply_error(struct client *c, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	client_send(c, json_pack("{s:b,s:s,s:s}", "ok", 0, "code", code,
+	    "error", msg));
+	free(msg);
+}
+
+static void
+reply_ok(struct client *c, json_t *result)
+{
+	client_send(c, json_pack("{s:b,s:o}", "ok", 1, "result",
+	    result != NULL ? result : json_null()));
+}
+
+/* The program names in args, or every program for "all". */
+static int
+resolve(struct client *c, json_t *args, struct program ***out, size_t *n)
+{
+	struct program	**v = NULL, *p;
+	size_t		  i, k = 0, cnt = 0;
+	json_t		 *a;
+	const char	 *name;
+
+	*out = NULL;
+	*n = 0;
+	TAILQ_FOREACH(p, &programs, entry)
+		cnt++;
+	json_array_foreach(args, i, a) {
+		if ((name = json_string_value(a)) == NULL) {
+			reply_error(c, "usage", "program names must be "
+			    "strings");
+			free(v);
+			return (-1);
+		}
+		if (strcmp(name, "all") == 0) {
+			v = xreallocarray(v, k + cnt + 1, sizeof(*v));
+			TAILQ_FOREACH(p, &programs, entry)
+				if (!p->removed)
+					v[k++] = p;
+			continue;
+		}
+		if ((p = program_find(name)) == NULL || p->removed) {
+			reply_error(c, "unknown", "no such program: %s", name);
+			free(v);
+			return (-1);
+		}
+		v = xreallocarray(v, k + 1, sizeof(*v));
+		v[k++] = p;
+	}
+	*out = v;
+	*n = k;
+	return (0);
+}
+
+static void
+cmd_status(struct client *c, json_t *req, json_t *args)
+{
+	struct program	**v, *p;
+	size_t		  n, i;
+	json_t		 *arr;
+
+	(void)req;
+	arr = json_array();
+	if (json_array_size(args) == 0) {
+		TAILQ_FOREACH(p, &programs, entry)
+			json_array_append_new(arr, program_status_json(p));
+	} else {
+		if (resolve(c, args, &v, &n) == -1) {
+			json_decref(arr);
+			return;
+		}
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, program_status_json(v[i]));
+		free(v);
+	}
+	reply_ok(c, arr);
+}
+
+/* Whether a pending target has settled; sets its result when it has. */
+static int
+target_settled(struct client *c, struct target *t)
+{
+	struct program	*p;
+	const char	*err = NULL;
+
+	if (t->done)
+		return (1);
+	if ((p = program_find(t->name)) == NULL || p->removed)
+		err = "removed from the configuration";
+	else if (c->op == OP_STOP) {
+		if (!program_is_stopped(p))
+			return (0);
+	} else {
+		if (c->op == OP_RESTART && p->runs == t->runs)
+			if (p->state != PROGRAM_FATAL &&
+			    p->state != PROGRAM_BACKOFF && !p->waiting)
+				return (0);
+		switch (p->state) {
+		case PROGRAM_RUNNING:
+			break;
+		case PROGRAM_STARTING:
+		case PROGRAM_STOPPING:
+			return (0);
+		case PROGRAM_BACKOFF:
+			err = "exited too quickly; retrying (BACKOFF)";
+			break;
+		case PROGRAM_FATAL:
+			err = "could not be started (FATAL)";
+			break;
+		case PROGRAM_EXITED:
+			err = "exited";
+			break;
+		default:
+			if (!p->waiting)
+				err = "stopped";
+			break;
+		}
+	}
+	t->done = 1;
+	t->result = p != NULL ? program_status_json(p) :
+	    json_pack("{s:s}", "name", t->name);
+	json_object_set_new(t->result, "ok", json_boolean(err == NULL));
+	if (err != NULL)
+		json_object_set_new(t->result, "error", json_string(err));
+	return (1);
+}
+
+static void
+client_clear_targets(struct client *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->ntargets; i++) {
+		free(c->targets[i].name);
+		json_decref(c->targets[i].result);
+	}
+	free(c->targets);
+	c->targets = NULL;
+	c->ntargets = 0;
+	c->op = OP_NONE;
+}
+
+/* Reply to a pending start/stop/restart once all its targets settled. */
+static void
+client_check_pending(struct client *c)
+{
+	json_t	*arr;
+	size_t	 i;
+	int	 ok = 1;
+
+	if (c->op == OP_NONE)
+		return;
+	for (i = 0; i < c->ntargets; i++)
+		if (!target_settled(c, &c->targets[i]))
+			return;
+	arr = json_array();
+	for (i = 0; i < c->ntargets; i++) {
+		if (!json_is_true(json_object_get(c->targets[i].result,
+		    "ok")))
+			ok = 0;
+		json_array_append(arr, c->targets[i].result);
+	}
+	client_clear_targets(c);
+	client_send(c, json_pack("{s:b,s:o}", "ok", ok, "result", arr));
+}
+
+/* Re-check every waiting request (a program changed state). */
+void
+control_evaluate(void)
+{
+	struct client	*c;
+
+	LIST_FOREACH(c, &clients, entry)
+		client_check_pending(c);
+}
+
+int
+control_pending(void)
+{
+	struct client	*c;
+
+	LIST_FOREACH(c, &clients, entry)
+		if (c->op != OP_NONE)
+			return (1);
+	return (0);
+}
+
+static void
+cmd_startstop(struct client *c, json_t *req, json_t *args, int op)
+{
+	struct program	**v;
+	size_t		  n, i;
+	json_t		 *w;
+
+	if (resolve(c, args, &v, &n) == -1)
+		return;
+	if (daemon_shutting_down() && op != OP_STOP) {
+		free(v);
+		reply_error(c, "shutdown", "chainkeeperd is shutting down");
+		return;
+	}
+	c->op = op;
+	c->targets = xcalloc(n, sizeof(*c->targets));
+	c->ntargets = n;
+	for (i = 0; i < n; i++) {
+		c->targets[i].name = xstrdup(v[i]->pc->name);
+		c->targets[i].runs = v[i]->runs;
+	}
+	for (i = 0; i < n; i++) {
+		switch (op) {
+		case OP_START:
+			daemon_admin_start(v[i]);
+			break;
+		case OP_STOP:
+			daemon_admin_stop(v[i]);
+			break;
+		case OP_RESTART:
+			daemon_admin_start(v[i]);	/* forget a hand stop */
+			program_restart(v[i]);
+			break;
+		}
+	}
+	free(v);
+	w = json_object_get(req, "wait");
+	if (w != NULL && json_is_false(w))
+		for (i = 0; i < c->ntargets; i++) {
+			c->targets[i].done = 1;
+			c->targets[i].result = json_pack("{s:s,s:b}", "name",
+			    c->targets[i].name, "ok", 1);
+		}
+	client_check_pending(c);
+}
+
+static void
+cmd_start(struct client *c, json_t *req, json_t *args)
+{
+	cmd_startstop(c, req, args, OP_START);
+}
+
+static void
+cmd_stop(struct client *c, json_t *req, json_t *args)
+{
+	cmd_startstop(c, req, args, OP_STOP);
+}
+
+static void
+cmd_restart(struct client *c, json_t *req, json_t *args)
+{
+	cmd_startstop(c, req, args, OP_RESTART);
+}
+
+static void
+cmd_signal(struct client *c, json_t *req, json_t *args)
+{
+	struct program	**v;
+	size_t		  n, i;
+	const char	 *s;
+	json_t		 *arr, *rest, *r;
+	int		  sig, ok = 1;
+
+	(void)req;
+	s = json_string_value(json_array_get(args, 0));
+	if (s == NULL || (sig = parse_signal(s)) == -1) {
+		reply_error(c, "usage", "unknown signal: %s",
+		    s != NULL ? s : "(none)");
+		return;
+	}
+	rest = json_array();
+	for (i = 1; i < json_array_size(args); i++)
+		json_array_append(rest, json_array_get(args, i));
+	if (resolve(c, rest, &v, &n) == -1) {
+		json_decref(rest);
+		return;
+	}
+	json_decref(rest);
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		r = json_pack("{s:s}", "name", v[i]->pc->name);
+		if (program_signal(v[i], sig) == -1) {
+			json_object_set_new(r, "ok", json_false());
+			json_object_set_new(r, "error", json_string(errno ==
+			    ESRCH ? "not running" : strerror(errno)));
+			ok = 0;
+		} else {
+			log_info("%s: sent SIG%s to pid %ld (control)",
+			    v[i]->pc->name, signal_name(sig), (long)v[i]->pid);
+			json_object_set_new(r, "ok", json_true());
+		}
+		json_array_append_new(arr, r);
+	}
+	free(v);
+	client_send(c, json_pack("{s:b,s:o}", "ok", ok, "result", arr));
+}
+
+static void
+cmd_pid(struct client *c, json_t *req, json_t *args)
+{
+	struct program	**v;
+	size_t		  n, i;
+	json_t		 *arr;
+
+	(void)req;
+	if (json_array_size(args) == 0) {
+		reply_ok(c, json_pack("{s:I}", "pid", (json_int_t)getpid()));
+		return;
+	}
+	if (resolve(c, args, &v, &n) == -1)
+		return;
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:I}", "name",
+		    v[i]->pc->name, "pid", (json_int_t)v[i]->pid));
+	free(v);
+	reply_ok(c, arr);
+}
+
+/* tail -f: new output of the followed stream, as it is captured. */
+static void
+client_follow_cb(void *arg, const char *buf, size_t len)
+{
+	struct client	*c = arg;
+
+	if (buf == NULL) {
+		c->follow = NULL;
+		client_send(c, json_pack("{s:b,s:b}", "ok", 1, "eof", 1));
+		c->closing = 1;
+		return;
+	}
+	if (c->closing)
+		return;
+	client_send(c, json_pack("{s:b,s:s%}", "ok", 1, "data", buf, len));
+}
+
+static void
+cmd_tail(struct client *c, json_t *req, json_t *args)
+{
+	struct program	*p;
+	struct logfile	*lf;
+	const char	*name, *stream = "stdout";
+	char		*buf;
+	size_t		 len;
+	json_int_t	 bytes = 1600;
+
+	name = json_string_value(json_array_get(args, 0));
+	if (json_array_size(args) > 1)
+		stream = json_string_value(json_array_get(args, 1));
+	if (name == NULL || stream == NULL || (strcmp(stream, "stdout") != 0 &&
+	    strcmp(stream, "stderr") != 0)) {
+		reply_error(c, "usage", "usage: tail [-f] NAME [stdout|stderr]");
+		return;
+	}
+	if ((p = program_find(name)) == NULL || p->removed) {
+		reply_error(c, "unknown", "no such program: %s", name);
+		return;
+	}
+	if (json_is_integer(json_object_get(req, "bytes")))
+		bytes = json_integer_value(json_object_get(req, "bytes"));
+	if (bytes < 0 || bytes > 1024 * 1024)
+		bytes = 1024 * 1024;
+	if (strcmp(stream, "stderr") == 0 && p->pc->redirect_stderr) {
+		reply_error(c, "nolog", "%s: stderr goes to stdout "
+		    "(redirect_stderr)", name);
+		return;
+	}
+	lf = strcmp(stream, "stdout") == 0 ? p->out : p->err;
+	if (lf == NULL) {
+		if ((strcmp(stream, "stdout") == 0 ? p->pc->out.path :
+		    p->pc->err.path) == NULL)
+			reply_error(c, "nolog", "%s: %s is not logged (NONE)",
+			    name, stream);
+		else
+			reply_error(c, "nolog", "%s: no %s captured yet",
+			    name, stream);
+		return;
+	}
+	if (logfile_tail(lf, (size_t)bytes, &buf, &len) == -1) {
+		buf = NULL;
+		len = 0;
+	}
+	client_send(c, json_pack("{s:b,s:s%,s:s}", "ok", 1, "data",
+	    buf != NULL ? buf : "", len, "path", logfile_path(lf)));
+	free(buf);
+	if (json_is_true(json_object_get(req, "follow"))) {
+		c->follow = lf;
+		logfile_subscribe(lf, client_follow_cb, c);
+	} else
+		client_send(c, json_pack("{s:b,s:b}", "ok", 1, "eof", 1));
+}
+
+static void
+cmd_reload(struct client *c, json_t *req, json_t *args)
+{
+	char	*errors = NULL;
+	json_t	*r;
+
+	(void)req;
+	(void)args;
+	if ((r = daemon_reload(&errors)) == NULL) {
+		client_send(c, json_pack("{s:b,s:s,s:s}", "ok", 0, "code",
+		    "config", "error", errors != NULL ? errors :
+		    "reload failed"));
+		free(errors);
+		return;
+	}
+	reply_ok(c, r);
+}
+
+static void
+cmd_shutdown(struct client *c, json_t *req, json_t *args)
+{
+	(void)req;
+	(void)args;
+	reply_ok(c, NULL);
+	daemon_shutdown("shutdown requested over the control socket");
+}
+
+static void
+cmd_version(struct client *c, json_t *req, json_t *args)
+{
+	(void)req;
+	(void)args;
+	reply_ok(c, json_pack("{s:s,s:i}", "version", PACKAGE_VERSION,
+	    "protocol", CONTROL_PROTOCOL));
+}
+
+static const struct command commands[] = {
+	{ "status", 0, -1, cmd_status },
+	{ "start", 1, -1, cmd_start },
+	{ "stop", 1, -1, cmd_stop },
+	{ "restart", 1, -1, cmd_restart },
+	{ "signal", 2, -1, cmd_signal },
+	{ "pid", 0, -1, cmd_pid },
+	{ "tail", 1, 2, cmd_tail },
+	{ "reload", 0, 0, cmd_reload },
+	{ "shutdown", 0, 0, cmd_shutdown },
+	{ "version", 0, 0, cmd_version },
+};
+
+/* Parse and run one request line. */
+static void
+client_request(struct client *c, const char *line, size_t len)
+{
+	json_t		*req, *args, *v;
+	json_error_t	 err;
+	const char	*cmd;
+	size_t		 i, nargs;
+
+	if (c->op != OP_NONE || c->follow != NULL) {
+		reply_error(c, "busy", "one request at a time per connection");
+		return;
+	}
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+	if (req == NULL || !json_is_object(req)) {
+		reply_error(c, "protocol", "request is not a JSON object: %s",
+		    req == NULL ? err.text : "wrong type");
+		json_decref(req);
+		return;
+	}
+	v = json_object_get(req, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != CONTROL_PROTOCOL) {
+		reply_error(c, "protocol", "protocol version %s not supported "
+		    "(this chainkeeperd speaks %d)", json_is_integer(v) ?
+		    "given" : "missing", CONTROL_PROTOCOL);
+		json_decref(req);
+		return;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	args = json_object_get(req, "args");
+	if (args == NULL)
+		args = json_array();
+	else if (!json_is_array(args)) {
+		reply_error(c, "protocol", "args must be an array");
+		json_decref(req);
+		return;
+	} else
+		json_incref(args);
+	nargs = json_array_size(args);
+	for (i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]);
+	    i++) {
+		if (strcmp(cmd, commands[i].name) != 0)
+			continue;
+		if ((int)nargs < commands[i].min_args ||
+		    (commands[i].max_args != -1 &&
+		    (int)nargs > commands[i].max_args))
+			reply_error(c, "usage", "%s: wrong number of "
+			    "arguments", cmd);
+		else {
+			log_debug("control: pid %ld uid %ld: %s", (long)c->pid,
+			    (long)c->uid, cmd);
+			commands[i].fn(c, req, args);
+		}
+		json_decref(args);
+		json_decref(req);
+		return;
+	}
+	reply_error(c, "usage", "unknown command: %s",
+	    cmd != NULL ? cmd : "(none)");
+	json_decref(args);
+	json_decref(req);
+}
+
+static void
+client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = w->data;
+	ssize_t		 n;
+	char		*nl;
+	size_t		 used;
+
+	(void)loop;
+	(void)revents;
+	n = read(c->fd, c->in + c->inlen, CONTROL_MAX_REQUEST + 1 - c->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		used = (size_t)(nl - c->in) + 1;
+		client_request(c, c->in, used - 1);
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+		if (c->closing)
+			break;
+	}
+	if (c->inlen > CONTROL_MAX_REQUEST) {
+		reply_error(c, "toolarge", "request larger than %d bytes",
+		    CONTROL_MAX_REQUEST);
+		c->closing = 1;
+		c->inlen = 0;
+	}
+	if (c->closing)
+		ev_io_stop(EV_DEFAULT, &c->rio);
+}
+
+static void
+client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = w->data;
+	ssize_t		 n;
+
+	(void)loop;
+	(void)revents;
+	while (c->outlen > 0) {
+		n = write(c->fd, c->out, c->outlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			client_free(c);
+			return;
+		}
+		memmove(c->out, c->out + n, c->outlen - (size_t)n);
+		c->outlen -= (size_t)n;
+	}
+	ev_io_stop(EV_DEFAULT, &c->wio);
+	if (c->closing)
+		client_free(c);
+}
+
+static void
+client_free(struct client *c)
+{
+	ev_io_stop(EV_DEFAULT, &c->rio);
+	ev_io_stop(EV_DEFAULT, &c->wio);
+	if (c->follow != NULL)
+		logfile_unsubscribe(c->follow, c);
+	client_clear_targets(c);
+	LIST_REMOVE(c, entry);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Whether a peer process is in the control group, from /proc. */
+static int
+peer_in_group(pid_t pid, gid_t gid)
+{
+	char		 path[64], line[4096], *p, *end;
+	FILE		*f;
+	unsigned long	 g;
+	int		 found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		for (p = line + 7; *p != '\0' && *p != '\n'; p = end) {
+			g = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			if ((gid_t)g == gid)
+				found = 1;
+		}
+		break;
+	}
+	fclose(f);
+	return (found);
+}
+
+static void
+listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	int		 fd;
+
+	(void)loop;
+	(void)revents;
+	if ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control: accept");
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->in = xmalloc(CONTROL_MAX_REQUEST + 1);
+	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	LIST_INSERT_HEAD(&clients, c, entry);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		c->closing = 1;
+		reply_error(c, "denied", "cannot check peer credentials");
+		return;
+	}
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	if (cred.uid != 0 && cred.uid != geteuid() && !(have_group &&
+	    (cred.gid == allowed_gid || peer_in_group(cred.pid,
+	    allowed_gid)))) {
+		log_warnx("control: refused pid %ld uid %ld gid %ld: not "
+		    "root, not uid %ld and not in control.group",
+		    (long)cred.pid, (long)cred.uid, (long)cred.gid,
+		    (long)geteuid());
+		c->closing = 1;
+		reply_error(c, "denied", "permission denied: uid %ld may not "
+		    "control chainkeeperd", (long)cred.uid);
+		return;
+	}
+	ev_io_start(EV_DEFAULT, &c->rio);
+}
+
+/*
+ * Bind the socket: refuse if another chainkeeperd answers on it, remove a
+ * stale one, then apply control.mode and control.group.
+ */
+int
+control_listen(const struct config *cfg)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, probe;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    cfg->control_socket) >= sizeof(sun.sun_path)) {
+		log_warnx("control: socket path too long: %s",
+		    cfg->control_socket);
+		return (-1);
+	}
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) ==
+		    0) {
+			close(probe);
+			log_warnx("control: %s: another chainkeeperd is "
+			    "listening", cfg->control_socket);
+			return (-1);
+		}
+		close(probe);
+	}
+	if (unlink(cfg->control_socket) == -1 && errno != ENOENT) {
+		log_warn("control: unlink %s", cfg->control_socket);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control: socket");
+		return (-1);
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_warn("control: bind %s", cfg->control_socket);
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (cfg->control_group != NULL &&
+	    chown(cfg->control_socket, (uid_t)-1, cfg->control_gid) == -1)
+		log_warn("control: chown %s to group %s", cfg->control_socket,
+		    cfg->control_group);
+	if (chmod(cfg->control_socket, (mode_t)cfg->control_mode) == -1)
+		log_warn("control: chmod %s", cfg->control_socket);
+	if (listen(fd, 128) == -1) {
+		log_warn("control: listen");
+		close(fd);
+		return (-1);
+	}
+	listen_fd = fd;
+	free(listen_path);
+	listen_path = xstrdup(cfg->control_socket);
+	have_group = cfg->control_group != NULL;
+	allowed_gid = cfg->control_gid;
+	ev_io_init(&listen_io, listen_cb, fd, EV_READ);
+	ev_io_start(EV_DEFAULT, &listen_io);
+	return (0);
+}
+
+void
+control_close(void)
+{
+	struct client	*c;
+
+	while ((c = LIST_FIRST(&clients)) != NULL) {
+		/* Last words to waiting clients, if the socket takes them. */
+		if (c->outlen > 0)
+			(void)write(c->fd, c->out, c->outlen);
+		client_free(c);
+	}
+	if (listen_fd != -1) {
+		ev_io_stop(EV_DEFAULT, &listen_io);
+		close(listen_fd);
+		unlink(listen_path);
+		listen_fd = -1;
+	}
+	free(listen_path);
+	listen_path = NULL;
+}

@@ -1,0 +1,386 @@
+/*
+ * Output capture.  A logfile owns the read end of a program's pipe and the
+ * file it is written to.  Reads happen in the loop; writes go straight to
+ * the file (O_APPEND).  Rotation is by size and only at a line boundary,
+ * so no line is ever split between two files: "name" is current, "name.1"
+ * the newest backup.  A line longer than maxbytes is written whole.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "logpipe.h"
+#include "util.h"
+
+#define READ_CHUNK	65536
+#define READS_PER_EVENT	16	/* fairness between busy programs */
+
+struct logsub {
+	LIST_ENTRY(logsub) entry;
+	logfile_sub_cb	 cb;
+	void		*arg;
+};
+
+struct logfile {
+	LIST_ENTRY(logfile) entry;
+	char		*label;
+	char		*path;
+	int64_t		 maxbytes;
+	int		 backups;
+	int		 fd;		/* the file, -1 if not open */
+	int		 regular;	/* a regular file: rotate it */
+	uint64_t	 size;
+	int		 at_nl;		/* last byte written was '\n' */
+	uint64_t	 total;		/* bytes captured, ever */
+	int		 warned;
+	int		 rfd;		/* read end of the pipe */
+	ev_io		 io;
+	LIST_HEAD(, logsub) subs;
+};
+
+static LIST_HEAD(, logfile) logfiles = LIST_HEAD_INITIALIZER(logfiles);
+
+static void	logfile_read_cb(struct ev_loop *, ev_io *, int);
+
+/* Open (or create) the file and learn its size. */
+static int
+logfile_open(struct logfile *lf)
+{
+	struct stat	 st;
+	char		 last;
+
+	if (lf->fd != -1)
+		return (0);
+	lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0640);
+	if (lf->fd == -1) {
+		if (!lf->warned)
+			log_warn("%s: cannot open %s", lf->label, lf->path);
+		lf->warned = 1;
+		return (-1);
+	}
+	lf->warned = 0;
+	lf->size = 0;
+	lf->at_nl = 1;
+	lf->regular = 0;
+	if (fstat(lf->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		lf->regular = 1;
+		lf->size = (uint64_t)st.st_size;
+		if (st.st_size > 0 && pread(lf->fd, &last, 1,
+		    st.st_size - 1) == 1)
+			lf->at_nl = last == '\n';
+	}
+	return (0);
+}
+
+struct logfile *
+logfile_new(const char *label, const struct logfile_config *lc)
+{
+	struct logfile	*lf;
+
+	lf = xcalloc(1, sizeof(*lf));
+	lf->label = xstrdup(label);
+	lf->path = xstrdup(lc->path);
+	lf->maxbytes = lc->maxbytes;
+	lf->backups = lc->backups;
+	lf->fd = -1;
+	lf->rfd = -1;
+	lf->at_nl = 1;
+	LIST_INIT(&lf->subs);
+	LIST_INSERT_HEAD(&logfiles, lf, entry);
+	logfile_open(lf);
+	return (lf);
+}
+
+/* Take the read end of a pipe and start reading it. */
+int
+logfile_attach(struct logfile *lf, int rfd)
+{
+	lf->rfd = rfd;
+	ev_io_init(&lf->io, logfile_read_cb, rfd, EV_READ);
+	lf->io.data = lf;
+	ev_io_start(EV_DEFAULT, &lf->io);
+	return (0);
+}
+
+/* Read what is in the pipe now, without waiting. */
+void
+logfile_drain(struct logfile *lf)
+{
+	char	 buf[READ_CHUNK];
+	ssize_t	 n;
+
+	if (lf->rfd == -1)
+		return;
+	while ((n = read(lf->rfd, buf, sizeof(buf))) > 0)
+		logfile_write(lf, buf, (size_t)n);
+}
+
+void
+logfile_detach(struct logfile *lf)
+{
+	if (lf->rfd == -1)
+		return;
+	logfile_drain(lf);
+	ev_io_stop(EV_DEFAULT, &lf->io);
+	close(lf->rfd);
+	lf->rfd = -1;
+}
+
+void
+logfile_free(struct logfile *lf)
+{
+	struct logsub	*s;
+
+	if (lf == NULL)
+		return;
+	logfile_detach(lf);
+	while ((s = LIST_FIRST(&lf->subs)) != NULL) {
+		LIST_REMOVE(s, entry);
+		s->cb(s->arg, NULL, 0);		/* tell it the end came */
+		free(s);
+	}
+	if (lf->fd != -1)
+		close(lf->fd);
+	LIST_REMOVE(lf, entry);
+	free(lf->label);
+	free(lf->path);
+	free(lf);
+}
+
+static void
+logfile_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct logfile	*lf = w->data;
+	char		 buf[READ_CHUNK];
+	ssize_t		 n;
+	int		 i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < READS_PER_EVENT; i++) {
+		n = read(lf->rfd, buf, sizeof(buf));
+		if (n > 0) {
+			logfile_write(lf, buf, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* EOF: the program holds no write end and neither do we. */
+		if (n == -1)
+			log_warn("%s: read", lf->label);
+		ev_io_stop(EV_DEFAULT, &lf->io);
+		close(lf->rfd);
+		lf->rfd = -1;
+		return;
+	}
+}
+
+/* name.(n-1) -> name.n, ..., name -> name.1; then a fresh name. */
+static void
+logfile_rotate(struct logfile *lf)
+{
+	char	*from, *to;
+	int	 i;
+
+	if (lf->fd != -1) {
+		close(lf->fd);
+		lf->fd = -1;
+	}
+	if (lf->backups == 0) {
+		if (truncate(lf->path, 0) == -1)
+			log_warn("%s: truncate %s", lf->label, lf->path);
+	} else {
+		for (i = lf->backups - 1; i >= 0; i--) {
+			if (i == 0)
+				from = xstrdup(lf->path);
+			else
+				xasprintf(&from, "%s.%d", lf->path, i);
+			xasprintf(&to, "%s.%d", lf->path, i + 1);
+			if (rename(from, to) == -1 && errno != ENOENT)
+				log_warn("%s: rename %s", lf->label, from);
+			free(from);
+			free(to);
+		}
+	}
+	logfile_open(lf);
+}
+
+static size_t
+last_nl(const char *buf, size_t len)
+{
+	while (len > 0) {
+		if (buf[len - 1] == '\n')
+			return (len);
+		len--;
+	}
+	return (0);
+}
+
+static size_t
+first_nl(const char *buf, size_t len)
+{
+	const char	*p = memchr(buf, '\n', len);
+
+	return (p != NULL ? (size_t)(p - buf) + 1 : len);
+}
+
+static void
+logfile_publish(struct logfile *lf, const char *buf, size_t len)
+{
+	struct logsub	*s, *next;
+
+	for (s = LIST_FIRST(&lf->subs); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
+		s->cb(s->arg, buf, len);
+	}
+}
+
+/* Write captured bytes, rotating at line boundaries. */
+int
+logfile_write(struct logfile *lf, const char *buf, size_t len)
+{
+	size_t	 n, room;
+	ssize_t	 w;
+
+	lf->total += len;
+	logfile_publish(lf, buf, len);
+	while (len > 0) {
+		if (lf->fd == -1 && logfile_open(lf) == -1)
+			return (-1);
+		n = len;
+		if (lf->regular && lf->maxbytes > 0) {
+			if (lf->size >= (uint64_t)lf->maxbytes && lf->at_nl &&
+			    lf->size > 0) {
+				logfile_rotate(lf);
+				continue;
+			}
+			room = lf->size < (uint64_t)lf->maxbytes ?
+			    (size_t)((uint64_t)lf->maxbytes - lf->size) : 0;
+			if (room > len)
+				room = len;
+			if (room == len)
+				n = len;
+			else if ((n = last_nl(buf, room)) == 0) {
+				if (lf->at_nl && lf->size > 0) {
+					/* The next line does not fit. */
+					logfile_rotate(lf);
+					continue;
+				}
+				n = first_nl(buf, len);
+			}
+		}
+		w = write(lf->fd, buf, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (!lf->warned)
+				log_warn("%s: write %s", lf->label, lf->path);
+			lf->warned = 1;
+			return (-1);
+		}
+		lf->warned = 0;
+		lf->size += (uint64_t)w;
+		lf->at_nl = buf[w - 1] == '\n';
+		buf += w;
+		len -= (size_t)w;
+	}
+	return (0);
+}
+
+const char *
+logfile_path(const struct logfile *lf)
+{
+	return (lf->path);
+}
+
+uint64_t
+logfile_bytes(const struct logfile *lf)
+{
+	return (lf->total);
+}
+
+int
+logfile_reopen(struct logfile *lf)
+{
+	if (lf->fd != -1) {
+		close(lf->fd);
+		lf->fd = -1;
+	}
+	return (logfile_open(lf));
+}
+
+/* SIGUSR2: reopen every log file (after an external logrotate). */
+void
+logfile_reopen_all(void)
+{
+	struct logfile	*lf;
+
+	LIST_FOREACH(lf, &logfiles, entry)
+		logfile_reopen(lf);
+}
+
+void
+logfile_subscribe(struct logfile *lf, logfile_sub_cb cb, void *arg)
+{
+	struct logsub	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->cb = cb;
+	s->arg = arg;
+	LIST_INSERT_HEAD(&lf->subs, s, entry);
+}
+
+void
+logfile_unsubscribe(struct logfile *lf, void *arg)
+{
+	struct logsub	*s;
+
+	LIST_FOREACH(s, &lf->subs, entry) {
+		if (s->arg == arg) {
+			LIST_REMOVE(s, entry);
+			free(s);
+			return;
+		}
+	}
+}
+
+/* The last max bytes of the current file (the caller frees *out). */
+int
+logfile_tail(const struct logfile *lf, size_t max, char **out, size_t *len)
+{
+	struct stat	 st;
+	off_t		 off;
+	ssize_t		 n;
+	int		 fd;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(lf->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return (-1);
+	}
+	off = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	*out = xmalloc(st.st_size - off + 1);
+	n = pread(fd, *out, st.st_size - off, off);
+	close(fd);
+	if (n < 0) {
+		free(*out);
+		*out = NULL;
+		return (-1);
+	}
+	*len = (size_t)n;
+	return (0);
+}

@@ -1,0 +1,731 @@
+/*
+ * The program state machine.  program_set_state() is the only place that
+ * changes a program's state; it logs the change and tells the daemon, which
+ * re-evaluates dependencies, shutdown progress and control waiters before
+ * the loop next blocks.  Every other function here reacts to one event: a
+ * command (start, stop), a timer, the exec pipe, or the exit of the child.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chainkeeperd.h"
+#include "log.h"
+#include "logpipe.h"
+#include "proctree.h"
+#include "program.h"
+#include "spawn.h"
+#include "util.h"
+
+#define SWEEP_INTERVAL		0.1	/* s, leftovers after main exit */
+#define SWEEP_INTERVAL_SLOW	1.0	/* s, once SIGKILL was sent */
+
+struct programs	 programs = TAILQ_HEAD_INITIALIZER(programs);
+void		(*program_changed_hook)(struct program *);
+
+static void	program_spawn(struct program *);
+static void	program_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	program_sweep_cb(struct ev_loop *, ev_timer *, int);
+static void	program_exec_cb(struct ev_loop *, ev_io *, int);
+
+static const char *
+state_name(int s)
+{
+	switch (s) {
+	case PROGRAM_STOPPED:
+		return ("STOPPED");
+	case PROGRAM_STARTING:
+		return ("STARTING");
+	case PROGRAM_RUNNING:
+		return ("RUNNING");
+	case PROGRAM_BACKOFF:
+		return ("BACKOFF");
+	case PROGRAM_STOPPING:
+		return ("STOPPING");
+	case PROGRAM_EXITED:
+		return ("EXITED");
+	case PROGRAM_FATAL:
+		return ("FATAL");
+	}
+	return ("UNKNOWN");
+}
+
+const char *
+program_state_name(int s)
+{
+	return (state_name(s));
+}
+
+static void program_set_state(struct program *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Change state: the only writer of p->state. */
+static void
+program_set_state(struct program *p, int state, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 why[256];
+	int	 old = p->state;
+
+	why[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+	}
+	p->state = state;
+	p->state_ms = now_ms();
+	log_info("%s: %s -> %s%s%s", p->pc->name, state_name(old),
+	    state_name(state), *why != '\0' ? ": " : "", why);
+	if (program_changed_hook != NULL)
+		program_changed_hook(p);
+}
+
+/* Insert in priority order (stable), so iteration is start order. */
+static void
+program_insert(struct program *p)
+{
+	struct program	*q;
+
+	TAILQ_FOREACH(q, &programs, entry) {
+		if (q->pc->priority > p->pc->priority) {
+			TAILQ_INSERT_BEFORE(q, p, entry);
+			return;
+		}
+	}
+	TAILQ_INSERT_TAIL(&programs, p, entry);
+}
+
+/* A new, STOPPED program; takes ownership of pc. */
+struct program *
+program_new(struct program_config *pc)
+{
+	struct program	*p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->pc = pc;
+	p->state = PROGRAM_STOPPED;
+	p->state_ms = now_ms();
+	p->execfd = -1;
+	p->outw = p->errw = -1;
+	ev_timer_init(&p->timer, program_timer_cb, 0., 0.);
+	p->timer.data = p;
+	ev_timer_init(&p->sweep, program_sweep_cb, SWEEP_INTERVAL,
+	    SWEEP_INTERVAL);
+	p->sweep.data = p;
+	program_insert(p);
+	return (p);
+}
+
+/* Close the output pipes and log files (the program is stopped). */
+static void
+program_close_output(struct program *p)
+{
+	if (p->outw != -1)
+		close(p->outw);
+	if (p->errw != -1)
+		close(p->errw);
+	p->outw = p->errw = -1;
+	logfile_free(p->out);	/* drains and closes the read end */
+	logfile_free(p->err);
+	p->out = p->err = NULL;
+}
+
+void
+program_free(struct program *p)
+{
+	ev_timer_stop(EV_DEFAULT, &p->timer);
+	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	if (p->execfd != -1) {
+		ev_io_stop(EV_DEFAULT, &p->execio);
+		close(p->execfd);
+	}
+	program_close_output(p);
+	TAILQ_REMOVE(&programs, p, entry);
+	free(p->spawnerr);
+	config_program_free(p->pc);
+	config_program_free(p->next_pc);
+	free(p);
+}
+
+struct program *
+program_find(const char *name)
+{
+	struct program	*p;
+
+	TAILQ_FOREACH(p, &programs, entry)
+		if (strcmp(p->pc->name, name) == 0)
+			return (p);
+	return (NULL);
+}
+
+struct program *
+program_by_pid(pid_t pid)
+{
+	struct program	*p;
+
+	TAILQ_FOREACH(p, &programs, entry)
+		if (p->pid == pid)
+			return (p);
+	return (NULL);
+}
+
+int
+program_is_stopped(const struct program *p)
+{
+	return (p->state == PROGRAM_STOPPED || p->state == PROGRAM_EXITED ||
+	    p->state == PROGRAM_FATAL);
+}
+
+/*
+ * The delay before the n-th consecutive restart (n >= 1): initial * 2^(n-1),
+ * capped at max, then moved by up to jitter% either way (rnd is uniform).
+ */
+int64_t
+program_backoff_delay(const struct backoff_config *bc, int n, unsigned int rnd)
+{
+	double	 d, j;
+	int	 i;
+
+	if (n < 1)
+		n = 1;
+	d = (double)bc->initial_ms;
+	for (i = 1; i < n && d < (double)bc->max_ms; i++)
+		d *= 2;
+	if (d > (double)bc->max_ms)
+		d = (double)bc->max_ms;
+	if (bc->jitter_pct > 0) {
+		j = ((double)rnd / (double)UINT32_MAX) * 2.0 - 1.0;
+		d += d * j * bc->jitter_pct / 100.0;
+	}
+	if (d < 0)
+		d = 0;
+	return ((int64_t)d);
+}
+
+static void
+timer_set(ev_timer *t, int64_t ms)
+{
+	ev_timer_stop(EV_DEFAULT, t);
+	ev_timer_set(t, (ev_tstamp)ms / 1000.0, 0.);
+	ev_timer_start(EV_DEFAULT, t);
+}
+
+static int
+deps_running(struct program *p, const char **missing)
+{
+	struct program	*d;
+	size_t		 i;
+
+	for (i = 0; p->pc->depends_on[i] != NULL; i++) {
+		d = program_find(p->pc->depends_on[i]);
+		if (d == NULL || d->state != PROGRAM_RUNNING) {
+			*missing = p->pc->depends_on[i];
+			return (0);
+		}
+	}
+	return (1);
+}
+
+/* Wait before the next attempt, or give up (FATAL). */
+static void
+program_backoff(struct program *p, int n, const char *why)
+{
+	int64_t	 delay;
+
+	if (p->retries > p->pc->startretries) {
+		program_set_state(p, PROGRAM_FATAL, "%s; gave up after %d "
+		    "start retries", why, p->pc->startretries);
+		return;
+	}
+	delay = program_backoff_delay(&p->pc->backoff, n, arc4random());
+	timer_set(&p->timer, delay);
+	program_set_state(p, PROGRAM_BACKOFF, "%s; retry in %lld ms", why,
+	    (long long)delay);
+}
+
+/* A pipe for a stream: the read end goes to a new log file. */
+static struct logfile *
+output_open(const char *name, const char *stream,
+    const struct logfile_config *lc, int *wfd)
+{
+	struct logfile	*lf;
+	char		 label[128];
+	int		 fd[2];
+
+	if (pipe2(fd, O_CLOEXEC) == -1)
+		return (NULL);
+	if (set_nonblock(fd[0]) == -1) {
+		close(fd[0]);
+		close(fd[1]);
+		return (NULL);
+	}
+	snprintf(label, sizeof(label), "%s %s", name, stream);
+	lf = logfile_new(label, lc);
+	logfile_attach(lf, fd[0]);
+	*wfd = fd[1];
+	return (lf);
+}
+
+/*
+ * Create the output pipes and log files on first use.  The write ends stay
+ * open here for the program's life, so a respawn reuses the same pipe and
+ * output of escaped descendants is still captured.
+ */
+static int
+program_open_output(struct program *p)
+{
+	if (p->pc->out.path != NULL && p->out == NULL &&
+	    (p->out = output_open(p->pc->name, "stdout", &p->pc->out,
+	    &p->outw)) == NULL)
+		return (-1);
+	if (p->pc->err.path != NULL && p->err == NULL &&
+	    (p->err = output_open(p->pc->name, "stderr", &p->pc->err,
+	    &p->errw)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/* fork and exec; STARTING, or BACKOFF when even fork failed. */
+static void
+program_spawn(struct program *p)
+{
+	struct spawn_io	 io;
+	int		 ep[2];
+	pid_t		 pid;
+
+	free(p->spawnerr);
+	p->spawnerr = NULL;
+	p->waiting = 0;
+	p->killed = 0;
+	if (program_open_output(p) == -1 || pipe2(ep, O_CLOEXEC) == -1) {
+		xasprintf(&p->spawnerr, "cannot create pipes: %s",
+		    strerror(errno));
+		log_warnx("%s: %s", p->pc->name, p->spawnerr);
+		p->retries++;
+		program_backoff(p, p->retries, p->spawnerr);
+		return;
+	}
+	io.out = p->outw;
+	io.err = p->pc->redirect_stderr ? io.out : p->errw;
+	io.execfd = ep[1];
+	pid = spawn_program(p->pc, &io, p->pc->name);
+	close(ep[1]);
+	if (pid == -1) {
+		close(ep[0]);
+		xasprintf(&p->spawnerr, "fork: %s", strerror(errno));
+		log_warnx("%s: %s", p->pc->name, p->spawnerr);
+		p->retries++;
+		program_backoff(p, p->retries, p->spawnerr);
+		return;
+	}
+	p->runs++;
+	p->pid = pid;
+	p->pgid = pid;	/* the child called setsid() */
+	p->start_ms = now_ms();
+	p->start_wall = time(NULL);
+	p->exec_ok = 0;
+	snprintf(p->marker, sizeof(p->marker), "%s/%ld", p->pc->name,
+	    (long)pid);
+	set_nonblock(ep[0]);
+	p->execfd = ep[0];
+	ev_io_init(&p->execio, program_exec_cb, ep[0], EV_READ);
+	p->execio.data = p;
+	ev_io_start(EV_DEFAULT, &p->execio);
+	if (p->pc->startsecs_ms > 0)
+		timer_set(&p->timer, p->pc->startsecs_ms);
+	program_set_state(p, PROGRAM_STARTING, "pid %ld", (long)pid);
+}
+
+/*
+ * Read the exec pipe: an errno means exec failed (the child then exits
+ * 127), EOF means exec succeeded.  Returns 1 when the pipe is done.
+ */
+static int
+program_exec_read(struct program *p)
+{
+	int	 e;
+	ssize_t	 n;
+
+	n = read(p->execfd, &e, sizeof(e));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (0);
+	if (n == (ssize_t)sizeof(e)) {
+		free(p->spawnerr);
+		xasprintf(&p->spawnerr, "cannot run %s: %s", p->pc->argv[0],
+		    strerror(e));
+		log_warnx("%s: %s", p->pc->name, p->spawnerr);
+	} else if (n == 0)
+		p->exec_ok = 1;
+	ev_io_stop(EV_DEFAULT, &p->execio);
+	close(p->execfd);
+	p->execfd = -1;
+	return (1);
+}
+
+static void
+program_exec_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct program	*p = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!program_exec_read(p))
+		return;
+	if (p->exec_ok && p->state == PROGRAM_STARTING &&
+	    p->pc->startsecs_ms == 0) {
+		p->retries = 0;
+		program_set_state(p, PROGRAM_RUNNING, "pid %ld", (long)p->pid);
+	}
+}
+
+/* Send the stop signal, and arm the SIGKILL deadline. */
+static void
+program_begin_stop(struct program *p)
+{
+	pid_t	 target = p->pc->stopasgroup ? -p->pid : p->pid;
+
+	if (kill(target, p->pc->stopsignal) == -1 && errno != ESRCH)
+		log_warn("%s: kill %ld %s", p->pc->name, (long)target,
+		    signal_name(p->pc->stopsignal));
+	/* A stopped (SIGSTOP) process must run to handle the signal. */
+	if (p->pc->stopsignal != SIGKILL)
+		kill(target, SIGCONT);
+	timer_set(&p->timer, p->pc->stopwait_ms);
+	program_set_state(p, PROGRAM_STOPPING, "sent SIG%s to %s %ld",
+	    signal_name(p->pc->stopsignal),
+	    p->pc->stopasgroup ? "group" : "pid", (long)p->pid);
+}
+
+/* SIGKILL the whole tree: group, descendants, escaped setsid children. */
+static int
+program_kill_tree(struct program *p)
+{
+	int	 n;
+
+	if (p->pid > 0)
+		kill(p->pid, SIGKILL);
+	kill(-p->pgid, SIGKILL);
+	n = proctree_kill(p->pgid, p->marker, SIGKILL);
+	p->killed = 1;
+	return (n);
+}
+
+/* The main process is gone and so is its tree: the stop is complete. */
+static void
+program_finish_stop(struct program *p)
+{
+	ev_timer_stop(EV_DEFAULT, &p->timer);
+	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	if (p->next_pc != NULL) {
+		program_close_output(p);
+		config_program_free(p->pc);
+		p->pc = p->next_pc;
+		p->next_pc = NULL;
+		TAILQ_REMOVE(&programs, p, entry);
+		program_insert(p);
+	}
+	program_set_state(p, PROGRAM_STOPPED, p->removed ? "removed" : NULL);
+	if (p->restart_pending && !p->removed) {
+		p->restart_pending = 0;
+		program_start(p);
+	}
+}
+
+static void
+program_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct program	*p = w->data;
+	int		 n;
+
+	(void)loop;
+	(void)revents;
+	switch (p->state) {
+	case PROGRAM_STARTING:
+		p->retries = 0;
+		program_set_state(p, PROGRAM_RUNNING, "pid %ld, up %lld ms",
+		    (long)p->pid, (long long)(now_ms() - p->start_ms));
+		break;
+	case PROGRAM_BACKOFF:
+		program_spawn(p);
+		break;
+	case PROGRAM_STOPPING:
+		n = program_kill_tree(p);
+		log_warnx("%s: still running %lld ms after SIG%s: sent SIGKILL "
+		    "to the whole tree (%d processes)", p->pc->name,
+		    (long long)p->pc->stopwait_ms,
+		    signal_name(p->pc->stopsignal), n);
+		ev_timer_stop(EV_DEFAULT, &p->sweep);
+		ev_timer_set(&p->sweep, SWEEP_INTERVAL, SWEEP_INTERVAL_SLOW);
+		ev_timer_start(EV_DEFAULT, &p->sweep);
+		break;
+	}
+}
+
+/* After the main pid exited while STOPPING: wait for the rest to go. */
+static void
+program_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct program	*p = w->data;
+	pid_t		*pids;
+	size_t		 n;
+
+	(void)loop;
+	(void)revents;
+	if (p->state != PROGRAM_STOPPING) {
+		ev_timer_stop(EV_DEFAULT, w);
+		return;
+	}
+	if (p->pid > 0)
+		return;		/* its exit will come */
+	if (proctree_collect(p->pgid, p->marker, &pids, &n) == -1)
+		return;
+	free(pids);
+	if (n == 0) {
+		program_finish_stop(p);
+		return;
+	}
+	if (p->killed)
+		proctree_kill(p->pgid, p->marker, SIGKILL);
+}
+
+/* Begin starting: at once, or when depends_on are RUNNING. */
+void
+program_start(struct program *p)
+{
+	const char	*missing;
+
+	switch (p->state) {
+	case PROGRAM_STARTING:
+	case PROGRAM_RUNNING:
+		return;
+	case PROGRAM_STOPPING:
+		p->restart_pending = 1;
+		return;
+	case PROGRAM_BACKOFF:
+		ev_timer_stop(EV_DEFAULT, &p->timer);
+		break;
+	}
+	p->retries = 0;
+	p->crashes = 0;
+	if (!deps_running(p, &missing)) {
+		if (!p->waiting)
+			log_info("%s: waiting for %s to be RUNNING",
+			    p->pc->name, missing);
+		p->waiting = 1;
+		if (program_changed_hook != NULL)
+			program_changed_hook(p);
+		return;
+	}
+	program_spawn(p);
+}
+
+/* Start programs whose dependencies have just become RUNNING. */
+void
+program_deps_changed(void)
+{
+	struct program	*p;
+	const char	*missing;
+
+	TAILQ_FOREACH(p, &programs, entry)
+		if (p->waiting && program_is_stopped(p) &&
+		    deps_running(p, &missing))
+			program_spawn(p);
+}
+
+/* Stop: signal, then SIGKILL the tree after stopwaitsecs. */
+void
+program_stop(struct program *p)
+{
+	p->waiting = 0;
+	p->restart_pending = 0;
+	switch (p->state) {
+	case PROGRAM_STARTING:
+	case PROGRAM_RUNNING:
+		program_begin_stop(p);
+		break;
+	case PROGRAM_BACKOFF:
+		ev_timer_stop(EV_DEFAULT, &p->timer);
+		program_finish_stop(p);
+		break;
+	case PROGRAM_STOPPING:
+		break;
+	default:
+		if (p->next_pc != NULL || p->removed)
+			program_finish_stop(p);
+		else if (program_changed_hook != NULL)
+			program_changed_hook(p);
+		break;
+	}
+}
+
+/* Stop if running, then start again. */
+void
+program_restart(struct program *p)
+{
+	if (program_is_stopped(p) || p->state == PROGRAM_BACKOFF) {
+		program_stop(p);
+		program_start(p);
+		return;
+	}
+	program_stop(p);
+	p->restart_pending = 1;
+}
+
+int
+program_signal(struct program *p, int sig)
+{
+	if (p->pid <= 0 || (p->state != PROGRAM_RUNNING &&
+	    p->state != PROGRAM_STARTING && p->state != PROGRAM_STOPPING)) {
+		errno = ESRCH;
+		return (-1);
+	}
+	return (kill(p->pid, sig));
+}
+
+static void
+exit_text(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by SIG%s%s",
+		    signal_name(WTERMSIG(status)),
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, len, "wait status %d", status);
+}
+
+/*
+ * Leftovers of a run that ended by itself: its process group is killed at
+ * once; escaped (setsid) descendants are found by the sweep of the stop
+ * path or on the next stop, since a scan of /proc per crash would slow a
+ * respawn storm down.
+ */
+static void
+program_kill_leftovers(pid_t oldpid)
+{
+	if (kill(-oldpid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("kill group %ld", (long)oldpid);
+}
+
+/* The main process exited (reaped by libev) with a wait status. */
+void
+program_child_exited(struct program *p, int status)
+{
+	char		 what[64];
+	pid_t		 oldpid = p->pid;
+	int		 expected, restart;
+	int64_t		 up;
+
+	if (p->execfd != -1)
+		program_exec_read(p);
+	exit_text(status, what, sizeof(what));
+	p->pid = 0;
+	p->exit_known = 1;
+	p->exit_status = status;
+	p->exit_wall = time(NULL);
+	up = now_ms() - p->start_ms;
+	switch (p->state) {
+	case PROGRAM_STARTING:
+		ev_timer_stop(EV_DEFAULT, &p->timer);
+		program_kill_leftovers(oldpid);
+		p->retries++;
+		program_backoff(p, p->retries, p->spawnerr != NULL ?
+		    p->spawnerr : what);
+		break;
+	case PROGRAM_RUNNING:
+		program_kill_leftovers(oldpid);
+		expected = WIFEXITED(status) &&
+		    config_exitcode_expected(p->pc, WEXITSTATUS(status));
+		restart = p->pc->autorestart == AUTORESTART_TRUE ||
+		    (p->pc->autorestart == AUTORESTART_UNEXPECTED &&
+		    !expected);
+		program_set_state(p, PROGRAM_EXITED, "%s (%s) after %lld ms",
+		    what, expected ? "expected" : "not expected",
+		    (long long)up);
+		if (!restart || daemon_shutting_down())
+			break;
+		/* A run as long as the longest delay forgives the past. */
+		if (up >= p->pc->backoff.max_ms)
+			p->crashes = 0;
+		p->crashes++;
+		p->restarts++;
+		if (p->crashes == 1)
+			program_spawn(p);
+		else
+			program_backoff(p, p->crashes - 1, what);
+		break;
+	case PROGRAM_STOPPING:
+		log_info("%s: pid %ld %s", p->pc->name, (long)oldpid, what);
+		ev_timer_stop(EV_DEFAULT, &p->sweep);
+		ev_timer_set(&p->sweep, 0., p->killed ? SWEEP_INTERVAL_SLOW :
+		    SWEEP_INTERVAL);
+		ev_timer_start(EV_DEFAULT, &p->sweep);
+		if (!p->killed && proctree_kill(oldpid, p->marker,
+		    p->pc->stopsignal) > 0)
+			log_info("%s: sent SIG%s to processes left behind",
+			    p->pc->name, signal_name(p->pc->stopsignal));
+		break;
+	default:
+		log_warnx("%s: pid %ld %s in state %s", p->pc->name,
+		    (long)oldpid, what, state_name(p->state));
+		break;
+	}
+}
+
+/* The status of one program, for chainkeeperctl (new reference). */
+json_t *
+program_status_json(const struct program *p)
+{
+	json_t		*o, *le = json_null();
+	char		 what[64], desc[256];
+	int64_t		 up = 0;
+
+	if (p->exit_known) {
+		exit_text(p->exit_status, what, sizeof(what));
+		le = json_pack("{s:o,s:o,s:I,s:s}",
+		    "code", WIFEXITED(p->exit_status) ?
+		    json_integer(WEXITSTATUS(p->exit_status)) : json_null(),
+		    "signal", WIFSIGNALED(p->exit_status) ?
+		    json_string(signal_name(WTERMSIG(p->exit_status))) :
+		    json_null(),
+		    "time", (json_int_t)p->exit_wall, "text", what);
+	}
+	if (p->pid > 0)
+		up = (now_ms() - p->start_ms) / 1000;
+	desc[0] = '\0';
+	if (p->waiting)
+		snprintf(desc, sizeof(desc), "waiting for depends_on");
+	else if (p->pid > 0)
+		snprintf(desc, sizeof(desc), "pid %ld, uptime %lld s",
+		    (long)p->pid, (long long)up);
+	else if (p->spawnerr != NULL && (p->state == PROGRAM_BACKOFF ||
+	    p->state == PROGRAM_FATAL))
+		snprintf(desc, sizeof(desc), "%s", p->spawnerr);
+	else if (p->exit_known)
+		snprintf(desc, sizeof(desc), "%s", what);
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:b,s:s}",
+	    "name", p->pc->name,
+	    "state", state_name(p->state),
+	    "pid", (json_int_t)p->pid,
+	    "uptime_s", (json_int_t)up,
+	    "restarts", (json_int_t)p->restarts,
+	    "last_exit", le,
+	    "admin_stopped", p->admin_stopped,
+	    "description", desc);
+	if (p->pid > 0)
+		json_object_set_new(o, "start_time",
+		    json_integer((json_int_t)p->start_wall));
+	return (o);
+}

@@ -1,0 +1,89 @@
+/* The program state machine. */
+#ifndef PROGRAM_H
+#define PROGRAM_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "config.h"
+
+/* States, fixed by the design; the values are supervisord's. */
+#define PROGRAM_STOPPED		0
+#define PROGRAM_STARTING	10
+#define PROGRAM_RUNNING		20
+#define PROGRAM_BACKOFF		30
+#define PROGRAM_STOPPING	40
+#define PROGRAM_EXITED		100
+#define PROGRAM_FATAL		200
+
+struct logfile;
+
+struct program {
+	TAILQ_ENTRY(program) entry;
+	struct program_config *pc;	/* owned */
+	struct program_config *next_pc;	/* owned: applied when stopped */
+	int		 state;
+	pid_t		 pid;
+	int64_t		 start_ms;	/* monotonic, of the current run */
+	time_t		 start_wall;
+	int64_t		 state_ms;	/* monotonic, of the last change */
+	int		 retries;	/* failed starts since RUNNING */
+	int		 crashes;	/* quick exits since a long run */
+	unsigned int	 restarts;	/* automatic restarts, ever */
+	int		 exec_ok;	/* exec(2) succeeded in this run */
+	int		 exit_known;
+	int		 exit_status;	/* raw wait(2) status */
+	time_t		 exit_wall;
+	int		 admin_stopped;	/* stopped by hand: persisted */
+	int		 waiting;	/* start once depends_on are RUNNING */
+	int		 restart_pending; /* start again once stopped */
+	unsigned int	 runs;		/* spawns, ever */
+	int		 removed;	/* gone from the config: free when stopped */
+	int		 killed;	/* SIGKILL sent in this stop */
+	char		*spawnerr;	/* last spawn error, or NULL */
+	char		 marker[96];	/* CHAINKEEPER_INSTANCE value */
+	ev_timer	 timer;		/* startsecs, backoff, stop deadline */
+	ev_timer	 sweep;		/* leftovers after the main pid exited */
+	ev_io		 execio;	/* exec error pipe of the current spawn */
+	int		 execfd;
+	pid_t		 pgid;		/* of the current or last run */
+	int		 outw;		/* stdout pipe's write end, kept */
+	int		 errw;		/* stderr pipe's write end, kept */
+	struct logfile	*out;
+	struct logfile	*err;
+};
+TAILQ_HEAD(programs, program);
+
+extern struct programs	 programs;
+extern void		(*program_changed_hook)(struct program *);
+
+struct program	*program_new(struct program_config *);
+void		 program_free(struct program *);
+struct program	*program_find(const char *);
+const char	*program_state_name(int);
+int		 program_is_stopped(const struct program *);
+void		 program_start(struct program *);
+void		 program_stop(struct program *);
+void		 program_restart(struct program *);
+void		 program_child_exited(struct program *, int);
+struct program	*program_by_pid(pid_t);
+void		 program_orphan_exited(pid_t);
+void		 program_deps_changed(void);
+int		 program_signal(struct program *, int);
+json_t		*program_status_json(const struct program *);
+int64_t		 program_backoff_delay(const struct backoff_config *, int,
+		    unsigned int);
+
+#endif

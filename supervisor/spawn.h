@@ -1,0 +1,20 @@
+/* fork and exec of a program. */
+#ifndef SPAWN_H
+#define SPAWN_H
+
+#include <sys/types.h>
+#include <sys/resource.h>
+
+#include "config.h"
+
+struct spawn_io {
+	int	 out;		/* child's stdout */
+	int	 err;		/* child's stderr */
+	int	 execfd;	/* write end of the exec error pipe */
+};
+
+void	spawn_init(void);
+pid_t	spawn_program(const struct program_config *, const struct spawn_io *,
+	    const char *);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * The state file, state_dir/state.json: what must survive a restart of
+ * chainkeeperd (today: which programs were stopped by hand).  It is written
+ * to a temporary file, fsync'd, renamed over the old one and the folder
+ * fsync'd, so a crash leaves either the old or the new state, never half.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+#define STATE_VERSION	1
+
+static char	*state_dir;
+static json_t	*state;		/* owned: {"version":1,"programs":{...}} */
+
+/* Read state_dir/state.json; a missing file is an empty state. */
+int
+state_open(const char *dir)
+{
+	json_error_t	 err;
+	char		*path;
+	json_t		*v;
+
+	free(state_dir);
+	state_dir = xstrdup(dir);
+	json_decref(state);
+	state = NULL;
+	xasprintf(&path, "%s/state.json", dir);
+	v = json_load_file(path, 0, &err);
+	if (v == NULL && access(path, F_OK) == 0)
+		log_warnx("%s:%d: unreadable state (%s): starting afresh",
+		    path, err.line, err.text);
+	free(path);
+	if (v != NULL && (!json_is_object(v) ||
+	    json_integer_value(json_object_get(v, "version")) !=
+	    STATE_VERSION || !json_is_object(json_object_get(v,
+	    "programs")))) {
+		log_warnx("%s/state.json: not a version %d state: starting "
+		    "afresh", dir, STATE_VERSION);
+		json_decref(v);
+		v = NULL;
+	}
+	if (v == NULL)
+		v = json_pack("{s:i,s:{}}", "version", STATE_VERSION,
+		    "programs");
+	state = v;
+	return (0);
+}
+
+void
+state_close(void)
+{
+	json_decref(state);
+	state = NULL;
+	free(state_dir);
+	state_dir = NULL;
+}
+
+int
+state_admin_stopped(const char *name)
+{
+	json_t	*p;
+
+	p = json_object_get(json_object_get(state, "programs"), name);
+	return (json_is_true(json_object_get(p, "admin_stopped")));
+}
+
+/* Remember a hand stop or start; saves when it changed. */
+int
+state_set_admin_stopped(const char *name, int stopped)
+{
+	json_t	*progs, *p;
+
+	if (state_admin_stopped(name) == stopped)
+		return (0);
+	progs = json_object_get(state, "programs");
+	if ((p = json_object_get(progs, name)) == NULL) {
+		p = json_object();
+		json_object_set_new(progs, name, p);	/* steals p */
+	}
+	json_object_set_new(p, "admin_stopped", json_boolean(stopped));
+	return (state_save());
+}
+
+/* Write the state atomically. */
+int
+state_save(void)
+{
+	char	*path, *tmp;
+	int	 fd = -1, dfd, rc = -1;
+
+	if (state_dir == NULL)
+		return (0);
+	xasprintf(&path, "%s/state.json", state_dir);
+	xasprintf(&tmp, "%s/.state.json.tmp", state_dir);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		log_warn("state: open %s", tmp);
+		goto done;
+	}
+	if (json_dumpfd(state, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == -1 ||
+	    write(fd, "\n", 1) != 1) {
+		log_warn("state: write %s", tmp);
+		goto done;
+	}
+	if (fsync(fd) == -1) {
+		log_warn("state: fsync %s", tmp);
+		goto done;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		log_warn("state: rename %s", tmp);
+		goto done;
+	}
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+done:
+	if (fd != -1) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(path);
+	free(tmp);
+	return (rc);
+}

@@ -1,0 +1,337 @@
+/* Small helpers shared by the daemon and the client. */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		fatal("malloc");
+	return (p);
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size)) == NULL)
+		fatal("calloc");
+	return (p);
+}
+
+void *
+xreallocarray(void *old, size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		fatalx("reallocarray: overflow");
+	if ((p = realloc(old, nmemb * size == 0 ? 1 : nmemb * size)) == NULL)
+		fatal("realloc");
+	return (p);
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("strdup");
+	return (p);
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("vasprintf");
+	return (n);
+}
+
+/*
+ * Parse a duration into milliseconds: "500ms", "10s", "2m", "1h", "1d" or a
+ * bare number of seconds (supervisord's startsecs=1).  Fractions are allowed
+ * ("1.5s").  On error returns -1 and points *err at a message.
+ */
+int
+parse_duration(const char *s, int64_t *ms, const char **err)
+{
+	char		*end;
+	double		 v, mult;
+
+	*err = NULL;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '-' || *s == '+') {
+		*err = "expected a duration such as 500ms, 10s, 2m or 1h";
+		return (-1);
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || v != v) {
+		*err = "expected a duration such as 500ms, 10s, 2m or 1h";
+		return (-1);
+	}
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400 * 1000;
+	else {
+		*err = "unknown duration unit (use ms, s, m, h or d)";
+		return (-1);
+	}
+	v *= mult;
+	if (v > 1e15) {
+		*err = "duration too large";
+		return (-1);
+	}
+	*ms = (int64_t)(v + 0.5);
+	return (0);
+}
+
+/*
+ * Parse a size into bytes: a bare number, or with KB, MB, GB (powers of
+ * 1024, as supervisord), also K, M, G and KiB, MiB, GiB.
+ */
+int
+parse_size(const char *s, int64_t *bytes, const char **err)
+{
+	char		*end;
+	double		 v, mult;
+
+	*err = NULL;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '-' || *s == '+') {
+		*err = "expected a size such as 4096, 512KB, 50MB or 1GB";
+		return (-1);
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || v != v) {
+		*err = "expected a size such as 4096, 512KB, 50MB or 1GB";
+		return (-1);
+	}
+	while (*end == ' ')
+		end++;
+	if (*end == '\0' || strcasecmp(end, "B") == 0)
+		mult = 1;
+	else if (strcasecmp(end, "KB") == 0 || strcasecmp(end, "K") == 0 ||
+	    strcasecmp(end, "KiB") == 0)
+		mult = 1024.0;
+	else if (strcasecmp(end, "MB") == 0 || strcasecmp(end, "M") == 0 ||
+	    strcasecmp(end, "MiB") == 0)
+		mult = 1024.0 * 1024;
+	else if (strcasecmp(end, "GB") == 0 || strcasecmp(end, "G") == 0 ||
+	    strcasecmp(end, "GiB") == 0)
+		mult = 1024.0 * 1024 * 1024;
+	else {
+		*err = "unknown size unit (use KB, MB or GB)";
+		return (-1);
+	}
+	v *= mult;
+	if (v > 9e18) {
+		*err = "size too large";
+		return (-1);
+	}
+	*bytes = (int64_t)v;
+	return (0);
+}
+
+static const struct {
+	const char	*name;
+	int		 sig;
+} signals[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "ABRT", SIGABRT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+	{ "WINCH", SIGWINCH }, { "PWR", SIGPWR },
+};
+
+/* A signal from "TERM", "SIGTERM", "term" or "15"; -1 if unknown. */
+int
+parse_signal(const char *s)
+{
+	size_t	 i;
+	char	*end;
+	long	 n;
+
+	if (isdigit((unsigned char)*s)) {
+		n = strtol(s, &end, 10);
+		if (*end != '\0' || n < 1 || n >= NSIG)
+			return (-1);
+		return ((int)n);
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcasecmp(s, signals[i].name) == 0)
+			return (signals[i].sig);
+	return (-1);
+}
+
+/* The short name of a signal ("TERM"), or its number as text. */
+const char *
+signal_name(int sig)
+{
+	static char	 buf[16];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (signals[i].sig == sig)
+			return (signals[i].name);
+	snprintf(buf, sizeof(buf), "%d", sig);
+	return (buf);
+}
+
+/*
+ * Split a command line into words like a POSIX shell would, without running
+ * one: blanks separate words, '...' is literal, "..." allows \" \\ \$ \`,
+ * and a backslash outside quotes escapes the next character.  Expansions,
+ * pipes and redirections are not supported: use a YAML list with sh -c.
+ */
+char **
+split_command(const char *s, const char **err)
+{
+	char	**argv = NULL, *word;
+	size_t	  argc = 0, len;
+	int	  inword, q;
+
+	*err = NULL;
+	word = xmalloc(strlen(s) + 1);
+	len = 0;
+	inword = 0;
+	for (;;) {
+		if (*s == '\0' || isspace((unsigned char)*s)) {
+			if (inword) {
+				word[len] = '\0';
+				argv = xreallocarray(argv, argc + 2,
+				    sizeof(*argv));
+				argv[argc++] = xstrdup(word);
+				argv[argc] = NULL;
+				len = 0;
+				inword = 0;
+			}
+			if (*s == '\0')
+				break;
+			s++;
+			continue;
+		}
+		inword = 1;
+		if (*s == '\\') {
+			if (s[1] == '\0') {
+				*err = "trailing backslash in command";
+				goto fail;
+			}
+			word[len++] = s[1];
+			s += 2;
+		} else if (*s == '\'' || *s == '"') {
+			q = *s++;
+			while (*s != q) {
+				if (*s == '\0') {
+					*err = "unterminated quote in command";
+					goto fail;
+				}
+				if (q == '"' && *s == '\\' && s[1] != '\0' &&
+				    strchr("\"\\$`", s[1]) != NULL)
+					s++;
+				word[len++] = *s++;
+			}
+			s++;
+		} else
+			word[len++] = *s++;
+	}
+	free(word);
+	if (argc == 0) {
+		*err = "empty command";
+		free(argv);
+		return (NULL);
+	}
+	return (argv);
+fail:
+	free(word);
+	free_argv(argv);
+	return (NULL);
+}
+
+void
+free_argv(char **argv)
+{
+	size_t	 i;
+
+	if (argv == NULL)
+		return;
+	for (i = 0; argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+size_t
+argv_len(char *const *argv)
+{
+	size_t	 n = 0;
+
+	while (argv != NULL && argv[n] != NULL)
+		n++;
+	return (n);
+}
+
+/* Milliseconds on the monotonic clock. */
+int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+int
+set_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return (-1);
+	return (fcntl(fd, F_SETFL, fl | O_NONBLOCK));
+}
+
+int
+set_cloexec(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) == -1)
+		return (-1);
+	return (fcntl(fd, F_SETFD, fl | FD_CLOEXEC));
+}
