@@ -5,7 +5,7 @@ set -eu
 
 # Debian packages: build, tests, demo.
 CK_PACKAGES="build-essential autoconf automake pkg-config libev-dev
-libyaml-dev libjansson-dev libproc2-dev libcmocka-dev jq python3 procps
+libyaml-dev libjansson-dev libcurl4-openssl-dev libproc2-dev libcmocka-dev jq python3 procps
 util-linux passwd mandoc litecoind"
 
 ck_install() {

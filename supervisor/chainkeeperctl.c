@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -43,6 +44,7 @@ usage(void)
 	    "  start|stop|restart [--no-wait] [--json] name ... | all\n"
 	    "  signal SIG name ... | all\n"
 	    "  pid [name ...]\n"
+	    "  probes name ... | all\n"
 	    "  tail [-f] [-c bytes] name [stdout|stderr]\n"
 	    "  reload | shutdown | version\n");
 	exit(EXIT_USAGE);
@@ -214,6 +216,47 @@ print_results(const char *cmd, json_t *arr)
 	}
 }
 
+static void
+print_probes(json_t *arr)
+{
+	json_t		*o, *pr, *h;
+	size_t		 i, j, k;
+	char		 when[32];
+	time_t		 t;
+	struct tm	 tm;
+
+	json_array_foreach(arr, i, o) {
+		printf("%s %s%s%s\n", json_string_value(json_object_get(o,
+		    "name")), json_string_value(json_object_get(o, "state")),
+		    json_is_string(json_object_get(o, "health")) ? " " : "",
+		    json_is_string(json_object_get(o, "health")) ?
+		    json_string_value(json_object_get(o, "health")) : "");
+		json_array_foreach(json_object_get(o, "probes"), j, pr) {
+			printf("  %s (%s): %s, %s: %s\n",
+			    json_string_value(json_object_get(pr, "name")),
+			    json_string_value(json_object_get(pr, "kind")),
+			    json_string_value(json_object_get(pr, "health")),
+			    json_is_string(json_object_get(pr, "status")) ?
+			    json_string_value(json_object_get(pr, "status")) :
+			    "not run yet",
+			    json_string_value(json_object_get(pr, "reason")));
+			json_array_foreach(json_object_get(pr, "history"), k,
+			    h) {
+				t = (time_t)json_integer_value(
+				    json_object_get(h, "time"));
+				localtime_r(&t, &tm);
+				strftime(when, sizeof(when), "%H:%M:%S", &tm);
+				printf("    %s %-7s %6.0f ms  %s\n", when,
+				    json_string_value(json_object_get(h,
+				    "status")), json_real_value(
+				    json_object_get(h, "elapsed_ms")),
+				    json_string_value(json_object_get(h,
+				    "reason")));
+			}
+		}
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -320,6 +363,8 @@ main(int argc, char *argv[])
 		putchar('\n');
 	} else if (strcmp(cmd, "status") == 0)
 		print_status(res);
+	else if (strcmp(cmd, "probes") == 0)
+		print_probes(res);
 	else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
 	    strcmp(cmd, "restart") == 0 || strcmp(cmd, "signal") == 0)
 		print_results(cmd, res);

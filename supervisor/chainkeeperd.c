@@ -28,6 +28,7 @@
 #include "chainkeeperd.h"
 #include "config.h"
 #include "control.h"
+#include "http.h"
 #include "log.h"
 #include "logpipe.h"
 #include "program.h"
@@ -533,6 +534,7 @@ main(int argc, char *argv[])
 		program_free(p);
 	state_close();
 	config_free(cur_config);
+	http_shutdown();
 	ev_loop_destroy(EV_DEFAULT);
 	return (0);
 }

@@ -237,6 +237,17 @@ set_str(char **dst, char *v)
 	*dst = v;
 }
 
+static int
+valid_name(const char *s)
+{
+	if (*s == '\0' || *s == '.' || strlen(s) > 64)
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
+			return (0);
+	return (1);
+}
+
 /* Program keys. */
 
 static void
@@ -626,16 +637,6 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 }
 
-static int
-valid_name(const char *s)
-{
-	if (*s == '\0' || *s == '.' || strlen(s) > 64)
-		return (0);
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
-			return (0);
-	return (1);
-}
 
 static void
 pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
@@ -709,6 +710,218 @@ pk_limits(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 }
 
+/* A YAML node as JSON: plain scalars become numbers, booleans or null. */
+static json_t *
+yaml_json(struct cfgctx *ctx, yaml_node_t *n)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_item_t	*it;
+	yaml_node_t		*k;
+	json_t			*o;
+	const char		*v;
+	char			*end;
+	long long		 ll;
+	double			 d;
+
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		o = json_object();
+		for (p = n->data.mapping.pairs.start;
+		    p < n->data.mapping.pairs.top; p++) {
+			k = node_get(ctx, p->key);
+			if (k->type != YAML_SCALAR_NODE)
+				continue;
+			json_object_set_new(o, (char *)k->data.scalar.value,
+			    yaml_json(ctx, node_get(ctx, p->value)));
+		}
+		return (o);
+	case YAML_SEQUENCE_NODE:
+		o = json_array();
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++)
+			json_array_append_new(o, yaml_json(ctx,
+			    node_get(ctx, *it)));
+		return (o);
+	default:
+		break;
+	}
+	v = (const char *)n->data.scalar.value;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return (json_string(v));
+	if (is_null(n))
+		return (json_null());
+	if (strcmp(v, "true") == 0)
+		return (json_true());
+	if (strcmp(v, "false") == 0)
+		return (json_false());
+	errno = 0;
+	ll = strtoll(v, &end, 10);
+	if (*v != '\0' && *end == '\0' && errno == 0)
+		return (json_integer(ll));
+	d = strtod(v, &end);
+	if (*v != '\0' && *end == '\0' && errno == 0)
+		return (json_real(d));
+	return (json_string(v));
+}
+
+/* The node of a key in a mapping, for error positions. */
+static yaml_node_t *
+map_key_node(struct cfgctx *ctx, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	if (key == NULL || map->type != YAML_MAPPING_NODE)
+		return (map);
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)k->data.scalar.value, key) == 0)
+			return (node_get(ctx, p->value));
+	}
+	return (map);
+}
+
+/*
+ * One probe: the common settings (kind, name, interval, timeout, fall,
+ * rise, hung_after) are read here; the rest goes to the kind's parse().
+ */
+static struct probe_config *
+parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	struct probe_config	*pr;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v, *kind = NULL;
+	const char		*ks, *bad = NULL;
+	char			*err = NULL;
+	json_t			*params;
+	long			 l;
+	size_t			 i;
+	int			 ok = 1;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "a probe must be a map with at least kind");
+		return (NULL);
+	}
+	pr = xcalloc(1, sizeof(*pr));
+	pr->interval_ms = 10000;
+	pr->timeout_ms = -1;
+	pr->fall = 3;
+	pr->rise = 2;
+	params = json_object();
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "probe setting")) == NULL) {
+			ok = 0;
+			continue;
+		}
+		if (strcmp(ks, "kind") == 0) {
+			kind = v;
+			if (scalar(ctx, v, "kind") == NULL)
+				ok = 0;
+			else if ((pr->kind = probe_kind_find(
+			    (char *)v->data.scalar.value)) == NULL) {
+				cfg_error(ctx, v, "unknown probe kind \"%s\" "
+				    "(kinds: %s)", v->data.scalar.value,
+				    probe_kinds_list());
+				ok = 0;
+			}
+		} else if (strcmp(ks, "name") == 0) {
+			free(pr->name);
+			if ((pr->name = get_string(ctx, v, "name")) == NULL ||
+			    !valid_name(pr->name)) {
+				if (pr->name != NULL)
+					cfg_error(ctx, v, "invalid probe name");
+				ok = 0;
+			}
+		} else if (strcmp(ks, "interval") == 0) {
+			if (get_duration(ctx, v, "interval",
+			    &pr->interval_ms) == -1)
+				ok = 0;
+			else if (pr->interval_ms < 100) {
+				cfg_error(ctx, v, "interval must be at least "
+				    "100ms");
+				ok = 0;
+			}
+		} else if (strcmp(ks, "timeout") == 0) {
+			if (get_duration(ctx, v, "timeout",
+			    &pr->timeout_ms) == -1)
+				ok = 0;
+		} else if (strcmp(ks, "fall") == 0 || strcmp(ks, "rise") == 0 ||
+		    strcmp(ks, "hung_after") == 0) {
+			if (get_int(ctx, v, ks, strcmp(ks, "hung_after") == 0 ?
+			    0 : 1, 1000, 10, &l) == -1)
+				ok = 0;
+			else if (*ks == 'f')
+				pr->fall = (int)l;
+			else if (*ks == 'r')
+				pr->rise = (int)l;
+			else
+				pr->hung_after = (int)l;
+		} else
+			json_object_set_new(params, ks, yaml_json(ctx, v));
+	}
+	if (kind == NULL) {
+		cfg_error(ctx, n, "probe: kind is required (kinds: %s)",
+		    probe_kinds_list());
+		ok = 0;
+	}
+	if (pr->timeout_ms == -1)
+		pr->timeout_ms = pr->interval_ms < 5000 ? pr->interval_ms :
+		    5000;
+	if (pr->timeout_ms > pr->interval_ms) {
+		cfg_error(ctx, map_key_node(ctx, n, "timeout"), "probe timeout "
+		    "must not be longer than its interval");
+		ok = 0;
+	}
+	if (pr->kind != NULL && pr->name == NULL)
+		pr->name = xstrdup(pr->kind->name);
+	if (pr->kind != NULL && ok) {
+		if ((pr->kcfg = pr->kind->parse(params, &bad, &err)) == NULL) {
+			cfg_error(ctx, map_key_node(ctx, n, bad), "%s probe: %s",
+			    pr->kind->name, err != NULL ? err : "invalid");
+			free(err);
+			ok = 0;
+		}
+	}
+	pr->params = params;
+	for (i = 0; ok && i < pc->nprobes; i++) {
+		if (strcmp(pc->probes[i]->name, pr->name) == 0) {
+			cfg_error(ctx, n, "program \"%s\": two probes named "
+			    "\"%s\" (set name:)", pc->name, pr->name);
+			ok = 0;
+		}
+	}
+	if (!ok) {
+		probe_config_free(pr);
+		return (NULL);
+	}
+	return (pr);
+}
+
+static void
+pk_probes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	yaml_node_item_t	*it;
+	struct probe_config	*pr;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		cfg_error(ctx, n, "probes must be a list of probes");
+		return;
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		if ((pr = parse_probe(ctx, node_get(ctx, *it), pc)) == NULL)
+			continue;
+		pc->probes = xreallocarray(pc->probes, pc->nprobes + 1,
+		    sizeof(*pc->probes));
+		pc->probes[pc->nprobes++] = pr;
+	}
+}
+
 static const struct program_key program_keys[] = {
 	{ "command", pk_command },
 	{ "directory", pk_directory },
@@ -735,6 +948,7 @@ static const struct program_key program_keys[] = {
 	{ "backoff", pk_backoff },
 	{ "depends_on", pk_depends_on },
 	{ "limits", pk_limits },
+	{ "probes", pk_probes },
 };
 
 /* A program with supervisord's defaults. */
@@ -774,6 +988,8 @@ program_new(const char *name, const char *file, int line)
 void
 config_program_free(struct program_config *pc)
 {
+	size_t	 i;
+
 	if (pc == NULL)
 		return;
 	free(pc->name);
@@ -788,6 +1004,9 @@ config_program_free(struct program_config *pc)
 	free(pc->out.path);
 	free(pc->err.path);
 	free_argv(pc->depends_on);
+	for (i = 0; i < pc->nprobes; i++)
+		probe_config_free(pc->probes[i]);
+	free(pc->probes);
 	free(pc);
 }
 
@@ -1363,10 +1582,11 @@ logfile_json(const struct logfile_config *lc)
 json_t *
 config_program_json(const struct program_config *pc, int redact)
 {
-	json_t	*o, *env, *codes, *limits;
-	size_t	 i;
-	char	*k, *eq;
-	int	 j;
+	json_t			*o, *env, *codes, *limits, *probes;
+	struct probe_config	*pr;
+	size_t			 i;
+	char			*k, *eq;
+	int			 j;
 
 	env = json_object();
 	for (i = 0; pc->env[i] != NULL; i++) {
@@ -1423,6 +1643,17 @@ config_program_json(const struct program_config *pc, int redact)
 	    pc->backoff.jitter_pct));
 	json_object_set_new(o, "depends_on", strv_json(pc->depends_on));
 	json_object_set_new(o, "limits", limits);
+	probes = json_array();
+	for (i = 0; i < pc->nprobes; i++) {
+		pr = pc->probes[i];
+		json_array_append_new(probes, json_pack("{s:s,s:s,s:I,s:I,s:i,"
+		    "s:i,s:i,s:O}", "name", pr->name, "kind", pr->kind->name,
+		    "interval_ms", (json_int_t)pr->interval_ms, "timeout_ms",
+		    (json_int_t)pr->timeout_ms, "fall", pr->fall, "rise",
+		    pr->rise, "hung_after", pr->hung_after, "settings",
+		    pr->params));
+	}
+	json_object_set_new(o, "probes", probes);
 	return (o);
 }
 

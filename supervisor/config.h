@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "probe.h"
+
 #define AUTORESTART_FALSE	0
 #define AUTORESTART_TRUE	1
 #define AUTORESTART_UNEXPECTED	2
@@ -62,6 +64,8 @@ struct program_config {
 	char		**depends_on;	/* NULL-terminated */
 	int		 limit_set[LIMIT_MAX];
 	rlim_t		 limit[LIMIT_MAX];
+	struct probe_config **probes;
+	size_t		 nprobes;
 };
 
 struct config {

@@ -32,6 +32,7 @@
 #include "control.h"
 #include "log.h"
 #include "logpipe.h"
+#include "probe.h"
 #include "program.h"
 #include "util.h"
 
@@ -554,7 +555,34 @@ cmd_version(struct client *c, json_t *req, json_t *args)
 	    "protocol", CONTROL_PROTOCOL));
 }
 
+/* The probes of programs with their recent history. */
+static void
+cmd_probes(struct client *c, json_t *req, json_t *args)
+{
+	struct program	**v;
+	size_t		  n, i, j;
+	json_t		 *arr, *pr;
+
+	(void)req;
+	if (resolve(c, args, &v, &n) == -1)
+		return;
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		pr = json_array();
+		for (j = 0; j < v[i]->nprobes; j++)
+			json_array_append_new(pr,
+			    probe_status_json(v[i]->probes[j], 1));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:o}",
+		    "name", v[i]->pc->name, "state",
+		    program_state_name(v[i]->state), "health",
+		    program_health(v[i]), "probes", pr));
+	}
+	free(v);
+	reply_ok(c, arr);
+}
+
 static const struct command commands[] = {
+	{ "probes", 1, -1, cmd_probes },
 	{ "status", 0, -1, cmd_status },
 	{ "start", 1, -1, cmd_start },
 	{ "stop", 1, -1, cmd_stop },

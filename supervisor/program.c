@@ -22,6 +22,7 @@
 #include "chainkeeperd.h"
 #include "log.h"
 #include "logpipe.h"
+#include "probe.h"
 #include "proctree.h"
 #include "program.h"
 #include "spawn.h"
@@ -69,6 +70,51 @@ program_state_name(int s)
 static void program_set_state(struct program *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Probes live for one RUNNING period: a new run starts them afresh. */
+static void
+program_probes_start(struct program *p)
+{
+	size_t	 i;
+
+	if (p->pc->nprobes == 0)
+		return;
+	p->probes = xcalloc(p->pc->nprobes, sizeof(*p->probes));
+	for (i = 0; i < p->pc->nprobes; i++)
+		p->probes[i] = probe_new(p, p->pc->probes[i]);
+	p->nprobes = p->pc->nprobes;
+}
+
+static void
+program_probes_stop(struct program *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nprobes; i++)
+		probe_free(p->probes[i]);
+	free(p->probes);
+	p->probes = NULL;
+	p->nprobes = 0;
+}
+
+/* The health of a running program from its probes: the worst one. */
+const char *
+program_health(const struct program *p)
+{
+	size_t	 i;
+	int	 worst = PROBE_HEALTHY, h;
+
+	if (p->state != PROGRAM_RUNNING || p->nprobes == 0)
+		return (NULL);
+	for (i = 0; i < p->nprobes; i++) {
+		h = p->probes[i]->health;
+		if (h == PROBE_HUNG || (h == PROBE_FAILING &&
+		    worst != PROBE_HUNG) || (h == PROBE_UNKNOWN &&
+		    worst == PROBE_HEALTHY))
+			worst = h;
+	}
+	return (probe_health_name(worst));
+}
+
 /* Change state: the only writer of p->state. */
 static void
 program_set_state(struct program *p, int state, const char *fmt, ...)
@@ -85,6 +131,10 @@ program_set_state(struct program *p, int state, const char *fmt, ...)
 	}
 	p->state = state;
 	p->state_ms = now_ms();
+	if (state == PROGRAM_RUNNING && old != PROGRAM_RUNNING)
+		program_probes_start(p);
+	else if (state != PROGRAM_RUNNING && old == PROGRAM_RUNNING)
+		program_probes_stop(p);
 	log_info("%s: %s -> %s%s%s", p->pc->name, state_name(old),
 	    state_name(state), *why != '\0' ? ": " : "", why);
 	if (program_changed_hook != NULL)
@@ -144,6 +194,7 @@ program_close_output(struct program *p)
 void
 program_free(struct program *p)
 {
+	program_probes_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
 	if (p->execfd != -1) {
@@ -688,9 +739,11 @@ program_child_exited(struct program *p, int status)
 json_t *
 program_status_json(const struct program *p)
 {
-	json_t		*o, *le = json_null();
+	json_t		*o, *le = json_null(), *probes;
 	char		 what[64], desc[256];
 	int64_t		 up = 0;
+	const char	*health = program_health(p);
+	size_t		 i, n;
 
 	if (p->exit_known) {
 		exit_text(p->exit_status, what, sizeof(what));
@@ -707,9 +760,18 @@ program_status_json(const struct program *p)
 	desc[0] = '\0';
 	if (p->waiting)
 		snprintf(desc, sizeof(desc), "waiting for depends_on");
-	else if (p->pid > 0)
-		snprintf(desc, sizeof(desc), "pid %ld, uptime %lld s",
-		    (long)p->pid, (long long)up);
+	else if (p->pid > 0) {
+		n = (size_t)snprintf(desc, sizeof(desc), "pid %ld, uptime "
+		    "%lld s", (long)p->pid, (long long)up);
+		for (i = 0; health != NULL && i < p->nprobes &&
+		    n < sizeof(desc); i++)
+			n += (size_t)snprintf(desc + n, sizeof(desc) - n,
+			    "%s%s %s%s%s", i == 0 ? "; " : ", ",
+			    p->probes[i]->cfg->name,
+			    probe_health_name(p->probes[i]->health),
+			    p->probes[i]->reason[0] != '\0' ? ": " : "",
+			    p->probes[i]->reason);
+	}
 	else if (p->spawnerr != NULL && (p->state == PROGRAM_BACKOFF ||
 	    p->state == PROGRAM_FATAL))
 		snprintf(desc, sizeof(desc), "%s", p->spawnerr);
@@ -727,5 +789,12 @@ program_status_json(const struct program *p)
 	if (p->pid > 0)
 		json_object_set_new(o, "start_time",
 		    json_integer((json_int_t)p->start_wall));
+	json_object_set_new(o, "health", health != NULL ?
+	    json_string(health) : json_null());
+	probes = json_array();
+	for (i = 0; i < p->nprobes; i++)
+		json_array_append_new(probes,
+		    probe_status_json(p->probes[i], 0));
+	json_object_set_new(o, "probes", probes);
 	return (o);
 }

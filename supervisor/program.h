@@ -63,6 +63,8 @@ struct program {
 	int		 errw;		/* stderr pipe's write end, kept */
 	struct logfile	*out;
 	struct logfile	*err;
+	struct probe	**probes;	/* this run's, while RUNNING */
+	size_t		 nprobes;
 };
 TAILQ_HEAD(programs, program);
 
@@ -83,6 +85,7 @@ void		 program_orphan_exited(pid_t);
 void		 program_deps_changed(void);
 int		 program_signal(struct program *, int);
 json_t		*program_status_json(const struct program *);
+const char	*program_health(const struct program *);
 int64_t		 program_backoff_delay(const struct backoff_config *, int,
 		    unsigned int);
 
