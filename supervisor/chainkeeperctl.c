@@ -46,7 +46,7 @@ usage(void)
 	    "  pid [name ...]\n"
 	    "  probes name ... | all\n"
 	    "  tail [-f] [-c bytes] name [stdout|stderr]\n"
-	    "  reload | shutdown | version\n");
+	    "  reload | reexec | shutdown | version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -391,6 +391,8 @@ main(int argc, char *argv[])
 		    "unchanged")));
 	else if (strcmp(cmd, "shutdown") == 0)
 		printf("chainkeeperd is shutting down\n");
+	else if (strcmp(cmd, "reexec") == 0)
+		printf("chainkeeperd is re-executing\n");
 	if (!json_is_true(json_object_get(r, "ok")))
 		rc = EXIT_FAILED;
 	json_decref(r);

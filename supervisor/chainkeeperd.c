@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,19 +29,27 @@
 #include "chainkeeperd.h"
 #include "config.h"
 #include "control.h"
+#include "fdhold.h"
 #include "http.h"
 #include "log.h"
 #include "logpipe.h"
 #include "program.h"
+#include "proctree.h"
 #include "spawn.h"
 #include "state.h"
 #include "util.h"
 
 struct config		*cur_config;
 
+#define REEXEC_ENV	"CHAINKEEPER_REEXEC"
+
 static int		 dirty;
 static int		 shutting_down;
 static int		 lock_fd = -1;
+static char		*exe_path;	/* for reexec: the installed binary */
+static ev_idle		 reexec_w;
+static int		 verbose;
+static int		 log_to_syslog;
 static ev_prepare	 prepare_w;
 static ev_child		 child_w;
 static ev_signal	 sig_term, sig_int, sig_hup, sig_usr2;
@@ -112,7 +121,7 @@ daemon_admin_stop(struct program *p)
 
 /* Take the programs out of a configuration: the programs own them now. */
 static void
-adopt_programs(struct config *cfg)
+take_programs(struct config *cfg)
 {
 	struct program	*p;
 	size_t		 i;
@@ -128,6 +137,108 @@ adopt_programs(struct config *cfg)
 			    p->pc->name);
 	}
 	cfg->nprograms = 0;
+}
+
+/* A program's process found by its marker: adopt it if nobody has it. */
+static void
+adopt_found_cb(const char *name, pid_t pid, pid_t pgrp,
+    unsigned long long ticks, void *arg)
+{
+	struct program	*p;
+
+	(void)pgrp;
+	(void)arg;
+	if ((p = program_find(name)) == NULL) {
+		log_warnx("pid %ld belongs to program \"%s\", which is not in "
+		    "the configuration: leaving it alone", (long)pid, name);
+		return;
+	}
+	if (p->pid == pid)
+		return;
+	if (p->pid != 0) {
+		log_warnx("%s: pid %ld is a second instance (pid %ld is "
+		    "adopted): leaving it alone", name, (long)pid,
+		    (long)p->pid);
+		return;
+	}
+	if (program_adopt(p, pid, ticks, 0, 0) == 0)
+		log_info("%s: found pid %ld by its marker and adopted it",
+		    name, (long)pid);
+}
+
+/*
+ * Adopt the programs an earlier chainkeeperd left running: first those the
+ * state file names (pid plus start ticks), then any process that carries a
+ * program's instance marker.  A program that is running is never started
+ * a second time.
+ */
+static void
+adopt_running(void)
+{
+	struct program		*p;
+	struct state_run	 r;
+
+	TAILQ_FOREACH(p, &programs, entry) {
+		if (state_run_get(p->pc->name, &r) == -1)
+			continue;
+		if (program_adopt(p, r.pid, r.start_ticks, r.start_time,
+		    r.restarts) == -1) {
+			log_info("%s: recorded pid %ld is gone", p->pc->name,
+			    (long)r.pid);
+			state_run_clear(p->pc->name);
+		}
+	}
+	if (proctree_find_instances(program_daemon_id, adopt_found_cb,
+	    NULL) == -1)
+		log_warnx("cannot scan processes for programs to adopt");
+	TAILQ_FOREACH(p, &programs, entry)
+		if (p->adopted && p->admin_stopped)
+			program_stop(p);
+	state_flush();
+}
+
+/* A pipe back from the old holder: to its program, or closed. */
+static void
+recover_pipe_cb(const char *name, const char *stream, int r, int w,
+    void *arg)
+{
+	struct program	*p;
+
+	(void)arg;
+	if ((p = program_find(name)) == NULL) {
+		close(r);
+		close(w);
+		return;
+	}
+	if (strcmp(stream, "stdout") == 0)
+		program_attach_output(p, r, w, -1, -1);
+	else
+		program_attach_output(p, -1, -1, r, w);
+}
+
+/*
+ * Take the output pipes back from the holder an earlier chainkeeperd
+ * left, then start a new holder and give it every pipe.
+ */
+static void
+hold_pipes(void)
+{
+	struct program	*p;
+	int		 n;
+
+	if ((n = fdhold_recover(cur_config->state_dir, recover_pipe_cb,
+	    NULL)) > 0)
+		log_info("took %d output pipes back from the holder", n);
+	if (fdhold_start(cur_config->state_dir, exe_path) == -1)
+		return;
+	TAILQ_FOREACH(p, &programs, entry) {
+		if (p->out != NULL)
+			fdhold_add(p->pc->name, "stdout", logfile_fd(p->out),
+			    p->outw);
+		if (p->err != NULL)
+			fdhold_add(p->pc->name, "stderr", logfile_fd(p->err),
+			    p->errw);
+	}
 }
 
 /* Start the autostart programs, in priority order. */
@@ -213,7 +324,7 @@ daemon_reload(char **errors)
 	    strcmp(ncfg->state_dir, cur_config->state_dir) != 0)
 		log_warnx("reload: control and state_dir changes take effect "
 		    "when chainkeeperd restarts");
-	adopt_programs(ncfg);
+	take_programs(ncfg);
 	/* Keep the globals chainkeeperd runs with; take the rest. */
 	free(ncfg->control_socket);
 	ncfg->control_socket = xstrdup(cur_config->control_socket);
@@ -230,6 +341,198 @@ daemon_reload(char **errors)
 	sd_notify("READY=1");
 	return (json_pack("{s:o,s:o,s:o,s:I}", "added", added, "changed",
 	    changed, "removed", removed, "unchanged", (json_int_t)same));
+}
+
+static void
+keep_fd(json_t *o, const char *key, int fd)
+{
+	int	 fl;
+
+	if (fd < 0)
+		return;
+	if ((fl = fcntl(fd, F_GETFD)) != -1)
+		fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+	json_object_set_new(o, key, json_integer(fd));
+}
+
+static int
+take_fd(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+	int	 fd;
+
+	if (!json_is_integer(v))
+		return (-1);
+	fd = (int)json_integer_value(v);
+	if (fcntl(fd, F_GETFD) == -1)
+		return (-1);
+	set_cloexec(fd);
+	return (fd);
+}
+
+/*
+ * Replace this image with the installed binary, keeping the pid, every
+ * program (they stay our children), their output pipes and the state_dir
+ * lock.  What the new image needs rides in the environment.
+ */
+static void
+daemon_reexec(void)
+{
+	struct program	*p;
+	json_t		*j, *progs, *o;
+	struct rlimit	 rl;
+	char		*s, *argv[6];
+	int		 argc = 0;
+
+	j = json_object();
+	progs = json_object();
+	TAILQ_FOREACH(p, &programs, entry) {
+		o = json_object();
+		if (p->out != NULL) {
+			logfile_drain(p->out);
+			keep_fd(o, "out_r", logfile_fd(p->out));
+		}
+		if (p->err != NULL) {
+			logfile_drain(p->err);
+			keep_fd(o, "err_r", logfile_fd(p->err));
+		}
+		keep_fd(o, "out_w", p->outw);
+		keep_fd(o, "err_w", p->errw);
+		json_object_set_new(progs, p->pc->name, o);
+	}
+	json_object_set_new(j, "programs", progs);
+	keep_fd(j, "lock_fd", lock_fd);
+	spawn_nofile(&rl, NULL);
+	json_object_set_new(j, "nofile_cur", json_integer((json_int_t)
+	    rl.rlim_cur));
+	json_object_set_new(j, "nofile_max", json_integer((json_int_t)
+	    rl.rlim_max));
+	json_object_set_new(j, "syslog", json_boolean(log_to_syslog));
+	if ((s = json_dumps(j, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps");
+	json_decref(j);
+	setenv(REEXEC_ENV, s, 1);
+	free(s);
+	state_flush();
+	control_close();
+	argv[argc++] = exe_path;
+	argv[argc++] = "-c";
+	argv[argc++] = cur_config->path;
+	if (verbose)
+		argv[argc++] = "-v";
+	argv[argc] = NULL;
+	log_info("re-executing %s", exe_path);
+	execv(exe_path, argv);
+	log_warn("reexec %s failed: carrying on with this image", exe_path);
+	unsetenv(REEXEC_ENV);
+	TAILQ_FOREACH(p, &programs, entry) {
+		if (p->out != NULL)
+			set_cloexec(logfile_fd(p->out));
+		if (p->err != NULL)
+			set_cloexec(logfile_fd(p->err));
+		if (p->outw != -1)
+			set_cloexec(p->outw);
+		if (p->errw != -1)
+			set_cloexec(p->errw);
+	}
+	set_cloexec(lock_fd);
+	if (control_listen(cur_config) == -1)
+		log_warnx("the control socket is gone: restart chainkeeperd");
+}
+
+static void
+reexec_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(loop, w);
+	daemon_reexec();
+}
+
+/*
+ * Asked over the control socket: re-execute once the reply is out.  The
+ * configuration on disk must be the one running, so that nothing changes
+ * underneath the programs.
+ */
+int
+daemon_reexec_request(char **error)
+{
+	struct config	*ncfg;
+	struct program	*p;
+	struct program_config *npc;
+	size_t		 n = 0;
+	char		*errors;
+
+	*error = NULL;
+	if (shutting_down) {
+		*error = xstrdup("chainkeeperd is shutting down");
+		return (-1);
+	}
+	if (access(exe_path, X_OK) == -1) {
+		xasprintf(error, "%s: %s", exe_path, strerror(errno));
+		return (-1);
+	}
+	if ((ncfg = config_load(cur_config->path, &errors)) == NULL) {
+		xasprintf(error, "the configuration is not valid; fix it "
+		    "first:\n%s", errors);
+		free(errors);
+		return (-1);
+	}
+	TAILQ_FOREACH(p, &programs, entry) {
+		if (p->removed)
+			continue;
+		n++;
+		if ((npc = config_find(ncfg, p->pc->name)) == NULL ||
+		    !config_program_equal(npc, p->pc)) {
+			xasprintf(error, "the configuration changed since it "
+			    "was loaded (%s): run reload first", p->pc->name);
+			break;
+		}
+	}
+	if (*error == NULL && n != ncfg->nprograms)
+		xasprintf(error, "the configuration changed since it was "
+		    "loaded: run reload first");
+	config_free(ncfg);
+	if (*error != NULL)
+		return (-1);
+	ev_idle_start(EV_DEFAULT, &reexec_w);
+	return (0);
+}
+
+/* The new image takes what the old one handed over. */
+static void
+reexec_restore(const char *env)
+{
+	json_t		*j, *o;
+	json_error_t	 err;
+	const char	*name;
+	struct program	*p;
+	struct rlimit	 rl;
+
+	if ((j = json_loads(env, 0, &err)) == NULL) {
+		log_warnx("reexec: unreadable hand-over: %s", err.text);
+		return;
+	}
+	json_object_foreach(json_object_get(j, "programs"), name, o) {
+		if ((p = program_find(name)) == NULL) {
+			close(take_fd(o, "out_r"));
+			close(take_fd(o, "out_w"));
+			close(take_fd(o, "err_r"));
+			close(take_fd(o, "err_w"));
+			continue;
+		}
+		program_attach_output(p, take_fd(o, "out_r"),
+		    take_fd(o, "out_w"), take_fd(o, "err_r"),
+		    take_fd(o, "err_w"));
+	}
+	if (json_is_integer(json_object_get(j, "nofile_cur"))) {
+		rl.rlim_cur = (rlim_t)json_integer_value(json_object_get(j,
+		    "nofile_cur"));
+		rl.rlim_max = (rlim_t)json_integer_value(json_object_get(j,
+		    "nofile_max"));
+		spawn_nofile(NULL, &rl);
+	}
+	json_decref(j);
+	log_info("re-executed: taking over the running programs");
 }
 
 /* Begin the orderly shutdown; the prepare watcher carries it on. */
@@ -301,6 +604,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		if (shutting_down)
 			shutdown_step();
 	}
+	state_flush();
 }
 
 static void
@@ -342,6 +646,17 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		logfile_reopen_all();
 		break;
 	}
+}
+
+/* The id in instance markers: a hash of state_dir, one per daemon. */
+static void
+daemon_set_id(const char *dir)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *dir != '\0'; dir++)
+		h = (h ^ (unsigned char)*dir) * 16777619u;
+	snprintf(program_daemon_id, sizeof(program_daemon_id), "%08x", h);
 }
 
 /* mkdir -p */
@@ -423,9 +738,12 @@ main(int argc, char *argv[])
 	const char	*path = CONFIG_DEFAULT_PATH;
 	char		*errors;
 	json_t		*j;
-	int		 ch, check = 0, verbose = 0, daemon = 0, ready_fd = -1;
+	int		 ch, check = 0, daemon = 0, ready_fd = -1;
 	int		 fd;
 	struct program	*p;
+	char		*reexec = NULL, *env, self[PATH_MAX];
+	json_t		*hand;
+	ssize_t		 n;
 
 	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
 		switch (ch) {
@@ -473,19 +791,42 @@ main(int argc, char *argv[])
 		return (0);
 	}
 
+	/* The binary to re-execute: its path, which an upgrade replaces. */
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if (n > 10 && strcmp(self + n - 10, " (deleted)") == 0)
+			self[n - 10] = '\0';
+		exe_path = xstrdup(self);
+	} else
+		exe_path = xstrdup(argv[0]);
+
 	if (mkdirs(cur_config->state_dir, 0750) == -1)
 		fatal("mkdir %s", cur_config->state_dir);
 	if (mkdirs(cur_config->log_dir, 0750) == -1)
 		fatal("mkdir %s", cur_config->log_dir);
-	if (lock_state(cur_config->state_dir) == -1)
+	if ((env = getenv(REEXEC_ENV)) != NULL) {
+		/* A reexec: same pid, same lock, already a daemon or not. */
+		reexec = xstrdup(env);
+		unsetenv(REEXEC_ENV);
+		if ((hand = json_loads(reexec, 0, NULL)) != NULL) {
+			lock_fd = take_fd(hand, "lock_fd");
+			log_to_syslog = json_is_true(json_object_get(hand,
+			    "syslog"));
+			json_decref(hand);
+		}
+		daemon = 0;
+	}
+	if (lock_fd == -1 && lock_state(cur_config->state_dir) == -1)
 		return (1);
 	if (daemon)
 		ready_fd = daemonize();
 	if (cur_config->log_file != NULL) {
 		if (log_open_file(cur_config->log_file) == -1)
 			fatal("open %s", cur_config->log_file);
-	} else if (daemon)
+	} else if (daemon || log_to_syslog) {
 		log_init("chainkeeperd", LOG_TO_SYSLOG, verbose);
+		log_to_syslog = 1;
+	}
 	if (daemon && (fd = open("/dev/null", O_RDWR)) != -1) {
 		dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
@@ -498,6 +839,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	spawn_init();
 	state_open(cur_config->state_dir);
+	daemon_set_id(cur_config->state_dir);
+	ev_idle_init(&reexec_w, reexec_cb);
 
 	ev_default_loop(EVFLAG_AUTO);
 	ev_signal_init(&sig_term, signal_cb, SIGTERM);
@@ -516,8 +859,14 @@ main(int argc, char *argv[])
 
 	if (control_listen(cur_config) == -1)
 		return (1);
-	adopt_programs(cur_config);
+	take_programs(cur_config);
+	if (reexec != NULL)
+		reexec_restore(reexec);
+	adopt_running();
+	hold_pipes();
 	autostart_all();
+	/* A child that died while nothing watched (reexec) is reaped now. */
+	ev_feed_signal(SIGCHLD);
 	log_info("chainkeeperd %s ready: %s, socket %s", PACKAGE_VERSION,
 	    cur_config->path, cur_config->control_socket);
 	sd_notify("READY=1");
@@ -532,9 +881,12 @@ main(int argc, char *argv[])
 	control_close();
 	while ((p = TAILQ_FIRST(&programs)) != NULL)
 		program_free(p);
+	fdhold_stop();
 	state_close();
 	config_free(cur_config);
 	http_shutdown();
 	ev_loop_destroy(EV_DEFAULT);
+	free(reexec);
+	free(exe_path);
 	return (0);
 }

@@ -12,6 +12,7 @@ extern struct config	*cur_config;
 
 json_t	*daemon_reload(char **);
 void	 daemon_shutdown(const char *);
+int	 daemon_reexec_request(char **);
 int	 daemon_shutting_down(void);
 void	 daemon_admin_start(struct program *);
 void	 daemon_admin_stop(struct program *);

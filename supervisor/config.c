@@ -953,7 +953,7 @@ static const struct program_key program_keys[] = {
 
 /* A program with supervisord's defaults. */
 static struct program_config *
-program_new(const char *name, const char *file, int line)
+program_new(const char *name, const char *file, int line, int col)
 {
 	struct program_config	*pc;
 
@@ -961,6 +961,7 @@ program_new(const char *name, const char *file, int line)
 	pc->name = xstrdup(name);
 	pc->file = xstrdup(file);
 	pc->line = line;
+	pc->col = col;
 	pc->umask = -1;
 	pc->autostart = 1;
 	pc->autorestart = AUTORESTART_UNEXPECTED;
@@ -1036,7 +1037,8 @@ parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
 		    name);
 		return;
 	}
-	pc = program_new(name, ctx->file, (int)kn->start_mark.line + 1);
+	pc = program_new(name, ctx->file, (int)kn->start_mark.line + 1,
+	    (int)kn->start_mark.column + 1);
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
 		k = node_get(ctx, p->key);
@@ -1375,6 +1377,20 @@ dep_cycle(struct config *cfg, struct program_config *pc, int *mark, size_t i)
 	return (0);
 }
 
+/* Record an error found after the load at the program's name. */
+static void
+cfg_error_program(struct cfgctx *ctx, const struct program_config *pc,
+    const char *msg)
+{
+	yaml_node_t	 at;
+
+	memset(&at, 0, sizeof(at));
+	at.start_mark.line = (size_t)pc->line - 1;
+	at.start_mark.column = (size_t)pc->col - 1;
+	ctx->file = pc->file;
+	cfg_error(ctx, &at, "%s", msg);
+}
+
 /* Checks across programs, and defaults that depend on other settings. */
 static void
 validate(struct cfgctx *ctx)
@@ -1406,15 +1422,14 @@ validate(struct cfgctx *ctx)
 				    pc->depends_on[j]);
 			else
 				continue;
-			ctx->file = pc->file;
-			cfg_error(ctx, NULL, "line %d: %s", pc->line, msg);
+			cfg_error_program(ctx, pc, msg);
 			free(msg);
 		}
 		if (pc->backoff.max_ms < pc->backoff.initial_ms) {
-			ctx->file = pc->file;
-			cfg_error(ctx, NULL, "line %d: program \"%s\": "
-			    "backoff.max is less than backoff.initial",
-			    pc->line, pc->name);
+			xasprintf(&msg, "program \"%s\": backoff.max is less "
+			    "than backoff.initial", pc->name);
+			cfg_error_program(ctx, pc, msg);
+			free(msg);
 		}
 		if (pc->out.path != NULL && strcmp(pc->out.path, "AUTO") == 0) {
 			free(pc->out.path);
@@ -1435,9 +1450,10 @@ validate(struct cfgctx *ctx)
 		memset(mark, 0, cfg->nprograms * sizeof(int));
 		if (dep_cycle(cfg, cfg->programs[i], mark, i)) {
 			pc = cfg->programs[i];
-			ctx->file = pc->file;
-			cfg_error(ctx, NULL, "line %d: program \"%s\": "
-			    "depends_on forms a cycle", pc->line, pc->name);
+			xasprintf(&msg, "program \"%s\": depends_on forms a "
+			    "cycle", pc->name);
+			cfg_error_program(ctx, pc, msg);
+			free(msg);
 		}
 	}
 	free(mark);

@@ -36,6 +36,7 @@ struct program_config {
 	char		*name;
 	char		*file;		/* where it was defined */
 	int		 line;
+	int		 col;		/* of its name */
 	char		**argv;
 	char		*directory;
 	char		*user;		/* NULL: run as chainkeeperd */

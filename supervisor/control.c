@@ -347,8 +347,9 @@ cmd_startstop(struct client *c, json_t *req, json_t *args, int op)
 			daemon_admin_stop(v[i]);
 			break;
 		case OP_RESTART:
-			daemon_admin_start(v[i]);	/* forget a hand stop */
+			/* Restart first: a stopped program starts once. */
 			program_restart(v[i]);
+			daemon_admin_start(v[i]);	/* forget a hand stop */
 			break;
 		}
 	}
@@ -538,6 +539,21 @@ cmd_reload(struct client *c, json_t *req, json_t *args)
 }
 
 static void
+cmd_reexec(struct client *c, json_t *req, json_t *args)
+{
+	char	*err;
+
+	(void)req;
+	(void)args;
+	if (daemon_reexec_request(&err) == -1) {
+		reply_error(c, "reexec", "%s", err);
+		free(err);
+		return;
+	}
+	reply_ok(c, NULL);
+}
+
+static void
 cmd_shutdown(struct client *c, json_t *req, json_t *args)
 {
 	(void)req;
@@ -592,6 +608,7 @@ static const struct command commands[] = {
 	{ "tail", 1, 2, cmd_tail },
 	{ "reload", 0, 0, cmd_reload },
 	{ "shutdown", 0, 0, cmd_shutdown },
+	{ "reexec", 0, 0, cmd_reexec },
 	{ "version", 0, 0, cmd_version },
 };
 

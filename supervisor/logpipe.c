@@ -303,6 +303,13 @@ logfile_path(const struct logfile *lf)
 	return (lf->path);
 }
 
+/* The read end of the pipe, or -1. */
+int
+logfile_fd(const struct logfile *lf)
+{
+	return (lf->rfd);
+}
+
 uint64_t
 logfile_bytes(const struct logfile *lf)
 {

@@ -27,5 +27,6 @@ void		 logfile_unsubscribe(struct logfile *, void *);
 int		 logfile_tail(const struct logfile *, size_t, char **,
 		    size_t *);
 uint64_t	 logfile_bytes(const struct logfile *);
+int		 logfile_fd(const struct logfile *);
 
 #endif

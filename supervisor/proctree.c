@@ -109,15 +109,22 @@ proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
 	struct pinfo	*v, *q;
 	size_t		 n, i, k = 0, depth;
 	pid_t		 self = getpid();
-	int		 below_root, below_self;
+	int		 below_root, below_self, everywhere = 0;
 
 	*pids = NULL;
 	*np = 0;
 	if (read_all(&v, &n) == -1)
 		return (-1);
+	/*
+	 * A program adopted from an earlier chainkeeperd is not below this
+	 * one, nor are its escaped descendants: look at every process.
+	 */
+	if (root > 0 && (q = lookup(v, n, root)) != NULL && q->ppid != self &&
+	    has_marker(root, marker))
+		everywhere = 1;
 	*pids = xcalloc(n, sizeof(pid_t));
 	for (i = 0; i < n; i++) {
-		if (v[i].pid == self)
+		if (v[i].pid == self || v[i].pid <= 1)
 			continue;
 		below_root = below_self = 0;
 		q = &v[i];
@@ -132,10 +139,15 @@ proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
 				break;
 			q = lookup(v, n, q->ppid);
 		}
-		if (!below_self)
-			continue;
-		if (below_root || (root > 0 && (v[i].pgrp == root ||
-		    v[i].pid == root)) || has_marker(v[i].pid, marker))
+		/*
+		 * Below this chainkeeperd, the group and ancestry say it; an
+		 * adopted instance's root was checked for its marker above.
+		 * Elsewhere only the marker counts: a recycled pid never does.
+		 */
+		if (((below_self || everywhere) && (below_root ||
+		    (root > 0 && (v[i].pgrp == root || v[i].pid == root)))) ||
+		    ((below_self || everywhere) &&
+		    has_marker(v[i].pid, marker)))
 			(*pids)[k++] = v[i].pid;
 	}
 	free(v);
@@ -158,4 +170,97 @@ proctree_kill(pid_t root, const char *marker, int sig)
 			sent++;
 	free(pids);
 	return (sent);
+}
+
+/*
+ * The start time of a process in clock ticks since boot (field 22 of
+ * /proc/pid/stat): with the pid, it names one process for good, since a
+ * recycled pid has a later start time.  0 if the process is gone.
+ */
+unsigned long long
+proctree_start_ticks(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ticks = 0;
+	ssize_t			 n;
+	int			 fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (0);
+	buf[n] = '\0';
+	/* The command may hold spaces and parentheses: skip past the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return (0);
+	for (field = 2; *p != '\0' && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 22)
+		ticks = strtoull(p, NULL, 10);
+	/* A zombie has exited: it is not a live instance. */
+	if (strstr(buf, ") Z ") != NULL)
+		return (0);
+	return (ticks);
+}
+
+/*
+ * Find the main processes of this chainkeeperd's programs: every process
+ * whose instance marker (CHAINKEEPER_INSTANCE=id:name/pid, id naming the
+ * state_dir) names its own pid.  For
+ * each, cb gets the program name, pid, process group and start ticks.  This
+ * works without the state file and finds programs of a chainkeeperd that
+ * died, wherever they were reparented.
+ */
+int
+proctree_find_instances(const char *id, void (*cb)(const char *, pid_t,
+    pid_t, unsigned long long, void *), void *arg)
+{
+	struct pinfo	*v;
+	size_t		 n, i, len;
+	char		 path[64], buf[32768], name[160], *p, *end, *slash;
+	char		*colon;
+	ssize_t		 r;
+	int		 fd;
+	long		 mpid;
+
+	if (read_all(&v, &n) == -1)
+		return (-1);
+	len = strlen(PROCTREE_MARKER "=");
+	for (i = 0; i < n; i++) {
+		if (v[i].pid == getpid() || v[i].pid <= 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/environ",
+		    (long)v[i].pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = '\0';
+		end = buf + r;
+		for (p = buf; p < end; p += strlen(p) + 1) {
+			if (strncmp(p, PROCTREE_MARKER "=", len) != 0)
+				continue;
+			/* "id:name/pid": only this chainkeeperd's own. */
+			snprintf(name, sizeof(name), "%s", p + len);
+			if ((slash = strrchr(name, '/')) == NULL ||
+			    (colon = strchr(name, ':')) == NULL ||
+			    (size_t)(colon - name) != strlen(id) ||
+			    strncmp(name, id, strlen(id)) != 0)
+				break;
+			*slash = '\0';
+			mpid = strtol(slash + 1, NULL, 10);
+			if (mpid == v[i].pid)
+				cb(colon + 1, v[i].pid, v[i].pgrp,
+				    proctree_start_ticks(v[i].pid), arg);
+			break;
+		}
+	}
+	free(v);
+	return (0);
 }

@@ -9,5 +9,8 @@
 
 int	proctree_collect(pid_t, const char *, pid_t **, size_t *);
 int	proctree_kill(pid_t, const char *, int);
+unsigned long long proctree_start_ticks(pid_t);
+int	proctree_find_instances(const char *, void (*)(const char *, pid_t,
+	    pid_t, unsigned long long, void *), void *);
 
 #endif

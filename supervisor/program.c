@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -20,18 +21,21 @@
 #include <unistd.h>
 
 #include "chainkeeperd.h"
+#include "fdhold.h"
 #include "log.h"
 #include "logpipe.h"
 #include "probe.h"
 #include "proctree.h"
 #include "program.h"
 #include "spawn.h"
+#include "state.h"
 #include "util.h"
 
 #define SWEEP_INTERVAL		0.1	/* s, leftovers after main exit */
 #define SWEEP_INTERVAL_SLOW	1.0	/* s, once SIGKILL was sent */
 
 struct programs	 programs = TAILQ_HEAD_INITIALIZER(programs);
+char		 program_daemon_id[16] = "0";
 void		(*program_changed_hook)(struct program *);
 
 static void	program_spawn(struct program *);
@@ -167,6 +171,7 @@ program_new(struct program_config *pc)
 	p->state = PROGRAM_STOPPED;
 	p->state_ms = now_ms();
 	p->execfd = -1;
+	p->pidfd = -1;
 	p->outw = p->errw = -1;
 	ev_timer_init(&p->timer, program_timer_cb, 0., 0.);
 	p->timer.data = p;
@@ -181,6 +186,10 @@ program_new(struct program_config *pc)
 static void
 program_close_output(struct program *p)
 {
+	if (p->out != NULL)
+		fdhold_del(p->pc->name, "stdout");
+	if (p->err != NULL)
+		fdhold_del(p->pc->name, "stderr");
 	if (p->outw != -1)
 		close(p->outw);
 	if (p->errw != -1)
@@ -197,6 +206,10 @@ program_free(struct program *p)
 	program_probes_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	if (p->pidfd != -1) {
+		ev_io_stop(EV_DEFAULT, &p->pidio);
+		close(p->pidfd);
+	}
 	if (p->execfd != -1) {
 		ev_io_stop(EV_DEFAULT, &p->execio);
 		close(p->execfd);
@@ -305,6 +318,40 @@ program_backoff(struct program *p, int n, const char *why)
 	    (long long)delay);
 }
 
+/*
+ * Take output pipes handed over by an earlier image (reexec): the read ends
+ * go to new log files, the write ends are kept for respawns.
+ */
+void
+program_attach_output(struct program *p, int out_r, int out_w, int err_r,
+    int err_w)
+{
+	char	 label[128];
+
+	if (out_r != -1 && p->out == NULL && p->pc->out.path != NULL) {
+		snprintf(label, sizeof(label), "%s stdout", p->pc->name);
+		p->out = logfile_new(label, &p->pc->out);
+		logfile_attach(p->out, out_r);
+		p->outw = out_w;
+	} else {
+		if (out_r != -1)
+			close(out_r);
+		if (out_w != -1)
+			close(out_w);
+	}
+	if (err_r != -1 && p->err == NULL && p->pc->err.path != NULL) {
+		snprintf(label, sizeof(label), "%s stderr", p->pc->name);
+		p->err = logfile_new(label, &p->pc->err);
+		logfile_attach(p->err, err_r);
+		p->errw = err_w;
+	} else {
+		if (err_r != -1)
+			close(err_r);
+		if (err_w != -1)
+			close(err_w);
+	}
+}
+
 /* A pipe for a stream: the read end goes to a new log file. */
 static struct logfile *
 output_open(const char *name, const char *stream,
@@ -325,6 +372,7 @@ output_open(const char *name, const char *stream,
 	lf = logfile_new(label, lc);
 	logfile_attach(lf, fd[0]);
 	*wfd = fd[1];
+	fdhold_add(name, stream, fd[0], fd[1]);
 	return (lf);
 }
 
@@ -344,6 +392,84 @@ program_open_output(struct program *p)
 	    (p->err = output_open(p->pc->name, "stderr", &p->pc->err,
 	    &p->errw)) == NULL)
 		return (-1);
+	return (0);
+}
+
+/* Note the current run in the state file, so it can be adopted. */
+static void
+program_record_run(struct program *p)
+{
+	struct state_run	 r;
+
+	p->start_ticks = proctree_start_ticks(p->pid);
+	r.pid = p->pid;
+	r.start_ticks = p->start_ticks;
+	r.start_time = p->start_wall;
+	r.restarts = p->restarts;
+	state_run_set(p->pc->name, &r);
+}
+
+static void
+program_pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct program	*p = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_info("%s: adopted pid %ld has exited", p->pc->name, (long)p->pid);
+	program_child_exited(p, PROGRAM_EXIT_UNKNOWN);
+}
+
+/*
+ * Take over a run started by an earlier chainkeeperd: the process with this
+ * pid must still have the recorded start ticks, or it is another process
+ * that got a recycled pid.  Our own children (after reexec) are reaped as
+ * usual; others are watched through a pidfd.  Returns -1 if not adopted.
+ */
+int
+program_adopt(struct program *p, pid_t pid, unsigned long long ticks,
+    time_t start_time, unsigned int restarts)
+{
+	unsigned long long	 now_ticks;
+	char			 path[64], buf[512];
+	FILE			*f;
+	long			 ppid = 0;
+
+	now_ticks = proctree_start_ticks(pid);
+	if (now_ticks == 0 || (ticks != 0 && now_ticks != ticks))
+		return (-1);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    strrchr(buf, ')') != NULL)
+			sscanf(strrchr(buf, ')') + 2, "%*c %ld", &ppid);
+		fclose(f);
+	}
+	p->pid = pid;
+	p->pgid = pid;
+	p->start_ticks = now_ticks;
+	p->start_wall = start_time != 0 ? start_time : time(NULL);
+	p->start_ms = now_ms() - (int64_t)(time(NULL) - p->start_wall) * 1000;
+	p->restarts = restarts;
+	p->exec_ok = 1;
+	p->adopted = 1;
+	p->runs++;
+	snprintf(p->marker, sizeof(p->marker), "%s:%s/%ld", program_daemon_id,
+	    p->pc->name, (long)pid);
+	if (ppid != (long)getpid()) {
+		if ((p->pidfd = pidfd_open(pid, 0)) == -1) {
+			log_warn("%s: pidfd_open %ld", p->pc->name, (long)pid);
+			p->pid = 0;
+			return (-1);
+		}
+		ev_io_init(&p->pidio, program_pidfd_cb, p->pidfd, EV_READ);
+		p->pidio.data = p;
+		ev_io_start(EV_DEFAULT, &p->pidio);
+	}
+	program_record_run(p);
+	program_set_state(p, PROGRAM_RUNNING, "adopted pid %ld%s, up %lld s",
+	    (long)pid, p->pidfd == -1 ? "" : " (not a child: exit status "
+	    "will not be known)", (long long)(time(NULL) - p->start_wall));
 	return (0);
 }
 
@@ -370,7 +496,9 @@ program_spawn(struct program *p)
 	io.out = p->outw;
 	io.err = p->pc->redirect_stderr ? io.out : p->errw;
 	io.execfd = ep[1];
-	pid = spawn_program(p->pc, &io, p->pc->name);
+	snprintf(p->marker, sizeof(p->marker), "%s:%s", program_daemon_id,
+	    p->pc->name);
+	pid = spawn_program(p->pc, &io, p->marker);
 	close(ep[1]);
 	if (pid == -1) {
 		close(ep[0]);
@@ -386,8 +514,10 @@ program_spawn(struct program *p)
 	p->start_ms = now_ms();
 	p->start_wall = time(NULL);
 	p->exec_ok = 0;
-	snprintf(p->marker, sizeof(p->marker), "%s/%ld", p->pc->name,
-	    (long)pid);
+	snprintf(p->marker, sizeof(p->marker), "%s:%s/%ld", program_daemon_id,
+	    p->pc->name, (long)pid);
+	p->adopted = 0;
+	program_record_run(p);
 	set_nonblock(ep[0]);
 	p->execfd = ep[0];
 	ev_io_init(&p->execio, program_exec_cb, ep[0], EV_READ);
@@ -647,7 +777,9 @@ program_signal(struct program *p, int sig)
 static void
 exit_text(int status, char *buf, size_t len)
 {
-	if (WIFEXITED(status))
+	if (status == PROGRAM_EXIT_UNKNOWN)
+		snprintf(buf, len, "exited (status unknown: adopted)");
+	else if (WIFEXITED(status))
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by SIG%s%s",
@@ -681,7 +813,23 @@ program_child_exited(struct program *p, int status)
 
 	if (p->execfd != -1)
 		program_exec_read(p);
+	/*
+	 * With startsecs 0 the run counts from a successful exec, even when
+	 * the exit is seen before the exec pipe's EOF: a normal exit, not a
+	 * failed start.
+	 */
+	if (p->state == PROGRAM_STARTING && p->exec_ok &&
+	    p->pc->startsecs_ms == 0) {
+		p->retries = 0;
+		program_set_state(p, PROGRAM_RUNNING, "pid %ld", (long)p->pid);
+	}
 	exit_text(status, what, sizeof(what));
+	if (p->pidfd != -1) {
+		ev_io_stop(EV_DEFAULT, &p->pidio);
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+	state_run_clear(p->pc->name);
 	p->pid = 0;
 	p->exit_known = 1;
 	p->exit_status = status;
@@ -697,7 +845,7 @@ program_child_exited(struct program *p, int status)
 		break;
 	case PROGRAM_RUNNING:
 		program_kill_leftovers(oldpid);
-		expected = WIFEXITED(status) &&
+		expected = status != PROGRAM_EXIT_UNKNOWN && WIFEXITED(status) &&
 		    config_exitcode_expected(p->pc, WEXITSTATUS(status));
 		restart = p->pc->autorestart == AUTORESTART_TRUE ||
 		    (p->pc->autorestart == AUTORESTART_UNEXPECTED &&
@@ -748,9 +896,11 @@ program_status_json(const struct program *p)
 	if (p->exit_known) {
 		exit_text(p->exit_status, what, sizeof(what));
 		le = json_pack("{s:o,s:o,s:I,s:s}",
-		    "code", WIFEXITED(p->exit_status) ?
+		    "code", p->exit_status != PROGRAM_EXIT_UNKNOWN &&
+		    WIFEXITED(p->exit_status) ?
 		    json_integer(WEXITSTATUS(p->exit_status)) : json_null(),
-		    "signal", WIFSIGNALED(p->exit_status) ?
+		    "signal", p->exit_status != PROGRAM_EXIT_UNKNOWN &&
+		    WIFSIGNALED(p->exit_status) ?
 		    json_string(signal_name(WTERMSIG(p->exit_status))) :
 		    json_null(),
 		    "time", (json_int_t)p->exit_wall, "text", what);

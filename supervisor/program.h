@@ -63,12 +63,17 @@ struct program {
 	int		 errw;		/* stderr pipe's write end, kept */
 	struct logfile	*out;
 	struct logfile	*err;
+	unsigned long long start_ticks;	/* of the main pid, from /proc */
+	int		 adopted;	/* a run started by an earlier daemon */
+	int		 pidfd;		/* exit watch of an adopted non-child */
+	ev_io		 pidio;
 	struct probe	**probes;	/* this run's, while RUNNING */
 	size_t		 nprobes;
 };
 TAILQ_HEAD(programs, program);
 
 extern struct programs	 programs;
+extern char		 program_daemon_id[16];
 extern void		(*program_changed_hook)(struct program *);
 
 struct program	*program_new(struct program_config *);
@@ -80,6 +85,12 @@ void		 program_start(struct program *);
 void		 program_stop(struct program *);
 void		 program_restart(struct program *);
 void		 program_child_exited(struct program *, int);
+void		 program_attach_output(struct program *, int, int, int, int);
+int		 program_adopt(struct program *, pid_t, unsigned long long,
+		    time_t, unsigned int);
+
+/* A wait status for an exit that was not ours to reap. */
+#define PROGRAM_EXIT_UNKNOWN	(-1)
 struct program	*program_by_pid(pid_t);
 void		 program_orphan_exited(pid_t);
 void		 program_deps_changed(void);

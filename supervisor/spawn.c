@@ -49,6 +49,16 @@ spawn_init(void)
 		    (unsigned long long)rl.rlim_max);
 }
 
+/* The RLIMIT_NOFILE children get (kept across a reexec). */
+void
+spawn_nofile(struct rlimit *rl, const struct rlimit *set)
+{
+	if (set != NULL)
+		nofile_orig = *set;
+	if (rl != NULL)
+		*rl = nofile_orig;
+}
+
 static int
 env_has(char **env, const char *kv)
 {
@@ -66,7 +76,7 @@ env_has(char **env, const char *kv)
  * instance marker slot (filled in by the child, which knows its pid).
  */
 static char **
-build_env(const struct program_config *pc, const char *name, char **marker)
+build_env(const struct program_config *pc, char **marker)
 {
 	char	**env, *extra[4];
 	size_t	  n, i, k = 0, ne = 0;
@@ -76,7 +86,7 @@ build_env(const struct program_config *pc, const char *name, char **marker)
 		xasprintf(&extra[ne++], "USER=%s", pc->user);
 		xasprintf(&extra[ne++], "LOGNAME=%s", pc->user);
 	}
-	xasprintf(&extra[ne++], "CHAINKEEPER_PROGRAM=%s", name);
+	xasprintf(&extra[ne++], "CHAINKEEPER_PROGRAM=%s", pc->name);
 	n = argv_len(pc->env) + ne + argv_len(environ) + 2;
 	env = xcalloc(n, sizeof(*env));
 	for (i = 0; pc->env[i] != NULL; i++)
@@ -93,7 +103,7 @@ build_env(const struct program_config *pc, const char *name, char **marker)
 		    sizeof(PROCTREE_MARKER)) != 0 &&
 		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
 			env[k++] = xstrdup(environ[i]);
-	*marker = env[k++] = xmalloc(sizeof(PROCTREE_MARKER) + 96);
+	*marker = env[k++] = xmalloc(sizeof(PROCTREE_MARKER) + 128);
 	env[k] = NULL;
 	return (env);
 }
@@ -141,7 +151,7 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 	struct rlimit	  rl;
 	int		  i, fd, ex;
 
-	env = build_env(pc, name, &marker);
+	env = build_env(pc, &marker);
 	switch ((pid = fork())) {
 	case -1:
 		free_argv(env);
@@ -155,7 +165,7 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 
 	/* Child. */
 	ex = io->execfd;
-	snprintf(marker, sizeof(PROCTREE_MARKER) + 96, "%s=%s/%ld",
+	snprintf(marker, sizeof(PROCTREE_MARKER) + 128, "%s=%s/%ld",
 	    PROCTREE_MARKER, name, (long)getpid());
 	for (i = 1; i < NSIG; i++)
 		signal(i, SIG_DFL);

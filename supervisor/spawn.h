@@ -14,6 +14,7 @@ struct spawn_io {
 };
 
 void	spawn_init(void);
+void	spawn_nofile(struct rlimit *, const struct rlimit *);
 pid_t	spawn_program(const struct program_config *, const struct spawn_io *,
 	    const char *);
 

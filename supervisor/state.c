@@ -1,6 +1,7 @@
 /*
  * The state file, state_dir/state.json: what must survive a restart of
- * chainkeeperd (today: which programs were stopped by hand).  It is written
+ * chainkeeperd: which programs were stopped by hand, and the running
+ * process of each program (pid and start ticks) so it can be adopted.  It is written
  * to a temporary file, fsync'd, renamed over the old one and the folder
  * fsync'd, so a crash leaves either the old or the new state, never half.
  */
@@ -25,6 +26,10 @@
 
 static char	*state_dir;
 static json_t	*state;		/* owned: {"version":1,"programs":{...}} */
+static int	 state_dirty;	/* runtime records changed, not yet written */
+
+static int	state_write(int);
+static json_t	*state_program(const char *);
 
 /* Read state_dir/state.json; a missing file is an empty state. */
 int
@@ -82,22 +87,99 @@ state_admin_stopped(const char *name)
 int
 state_set_admin_stopped(const char *name, int stopped)
 {
-	json_t	*progs, *p;
+	json_t	*p;
 
 	if (state_admin_stopped(name) == stopped)
 		return (0);
+	p = state_program(name);
+	json_object_set_new(p, "admin_stopped", json_boolean(stopped));
+	return (state_save());
+}
+
+/* The program's entry, created if needed (borrowed). */
+static json_t *
+state_program(const char *name)
+{
+	json_t	*progs, *p;
+
 	progs = json_object_get(state, "programs");
 	if ((p = json_object_get(progs, name)) == NULL) {
 		p = json_object();
 		json_object_set_new(progs, name, p);	/* steals p */
 	}
-	json_object_set_new(p, "admin_stopped", json_boolean(stopped));
-	return (state_save());
+	return (p);
 }
 
-/* Write the state atomically. */
+/*
+ * Record a program's current run (pid and start ticks name the process for
+ * good).  Written at the end of the loop iteration, without fsync: it only
+ * matters while the machine stays up, and a crash of chainkeeperd alone
+ * keeps the page cache.
+ */
+void
+state_run_set(const char *name, const struct state_run *r)
+{
+	json_t	*p = state_program(name);
+
+	json_object_set_new(p, "run", json_pack("{s:I,s:I,s:I,s:I}",
+	    "pid", (json_int_t)r->pid,
+	    "start_ticks", (json_int_t)r->start_ticks,
+	    "start_time", (json_int_t)r->start_time,
+	    "restarts", (json_int_t)r->restarts));
+	state_dirty = 1;
+}
+
+void
+state_run_clear(const char *name)
+{
+	json_t	*p;
+
+	p = json_object_get(json_object_get(state, "programs"), name);
+	if (json_object_get(p, "run") == NULL)
+		return;
+	json_object_del(p, "run");
+	state_dirty = 1;
+}
+
+/* The recorded run of a program; -1 if there is none. */
+int
+state_run_get(const char *name, struct state_run *r)
+{
+	json_t	*run;
+
+	run = json_object_get(json_object_get(json_object_get(state,
+	    "programs"), name), "run");
+	if (!json_is_object(run))
+		return (-1);
+	memset(r, 0, sizeof(*r));
+	r->pid = (pid_t)json_integer_value(json_object_get(run, "pid"));
+	r->start_ticks = (unsigned long long)json_integer_value(
+	    json_object_get(run, "start_ticks"));
+	r->start_time = (time_t)json_integer_value(json_object_get(run,
+	    "start_time"));
+	r->restarts = (unsigned int)json_integer_value(json_object_get(run,
+	    "restarts"));
+	return (r->pid > 0 ? 0 : -1);
+}
+
+/* Write pending runtime records. */
+int
+state_flush(void)
+{
+	if (!state_dirty)
+		return (0);
+	return (state_write(0));
+}
+
+/* Write the state atomically and durably. */
 int
 state_save(void)
+{
+	return (state_write(1));
+}
+
+static int
+state_write(int durable)
 {
 	char	*path, *tmp;
 	int	 fd = -1, dfd, rc = -1;
@@ -116,7 +198,7 @@ state_save(void)
 		log_warn("state: write %s", tmp);
 		goto done;
 	}
-	if (fsync(fd) == -1) {
+	if (durable && fsync(fd) == -1) {
 		log_warn("state: fsync %s", tmp);
 		goto done;
 	}
@@ -126,10 +208,12 @@ state_save(void)
 		log_warn("state: rename %s", tmp);
 		goto done;
 	}
-	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+	if (durable && (dfd = open(state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
 		fsync(dfd);
 		close(dfd);
 	}
+	state_dirty = 0;
 	rc = 0;
 done:
 	if (fd != -1) {

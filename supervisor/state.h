@@ -2,10 +2,25 @@
 #ifndef STATE_H
 #define STATE_H
 
+#include <sys/types.h>
+#include <time.h>
+
 int	state_open(const char *);
 void	state_close(void);
 int	state_admin_stopped(const char *);
 int	state_set_admin_stopped(const char *, int);
 int	state_save(void);
+int	state_flush(void);
+
+struct state_run {
+	pid_t			 pid;
+	unsigned long long	 start_ticks;
+	time_t			 start_time;
+	unsigned int		 restarts;
+};
+
+void	state_run_set(const char *, const struct state_run *);
+void	state_run_clear(const char *);
+int	state_run_get(const char *, struct state_run *);
 
 #endif

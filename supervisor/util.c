@@ -335,3 +335,55 @@ set_cloexec(int fd)
 		return (-1);
 	return (fcntl(fd, F_SETFD, fl | FD_CLOEXEC));
 }
+
+/*
+ * Parse a chain timestamp, UTC without a zone ("2022-10-14T06:06:53.500",
+ * "2019-01-28T06:08:00", an optional trailing "Z"), into milliseconds
+ * since the epoch.  Returns 0, or -1 for anything else.
+ */
+int
+parse_utc_time(const char *s, int64_t *ms)
+{
+	struct tm	 tm;
+	int		 f[6], i, w, frac = 0, digits = 0;
+	static const int widths[6] = { 4, 2, 2, 2, 2, 2 };
+	static const char seps[6] = { '-', '-', 'T', ':', ':', '\0' };
+	time_t		 t;
+
+	for (i = 0; i < 6; i++) {
+		f[i] = 0;
+		for (w = 0; w < widths[i]; w++, s++) {
+			if (*s < '0' || *s > '9')
+				return (-1);
+			f[i] = f[i] * 10 + (*s - '0');
+		}
+		if (seps[i] != '\0' && *s++ != seps[i])
+			return (-1);
+	}
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*s - '0');
+		if (digits == 0)
+			return (-1);
+		for (i = digits; i < 3; i++)
+			frac *= 10;
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s != '\0' || f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 ||
+	    f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59)
+		return (-1);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
+	tm.tm_hour = f[3];
+	tm.tm_min = f[4];
+	tm.tm_sec = f[5];
+	/* timegm() normalizes: "02-30" comes back as March. */
+	if ((t = timegm(&tm)) == (time_t)-1 || tm.tm_mday != f[2])
+		return (-1);
+	*ms = (int64_t)t * 1000 + frac;
+	return (0);
+}

@@ -20,6 +20,7 @@ char	**split_command(const char *, const char **);
 void	 free_argv(char **);
 size_t	 argv_len(char *const *);
 int64_t	 now_ms(void);
+int	 parse_utc_time(const char *, int64_t *);
 int	 set_nonblock(int);
 int	 set_cloexec(int);
 
