@@ -548,16 +548,42 @@ daemon_shutdown(const char *why)
 }
 
 /*
+ * The priority a program is stopped at: its own, or that of anything that
+ * depends on it, if lower, since dependents stop before their
+ * dependencies even when their priorities say otherwise (depends_on has
+ * no cycles: the configuration is checked).
+ */
+static int
+stop_priority(const struct program *p, int depth)
+{
+	const struct program	*q;
+	size_t			 i;
+	int			 prio = p->pc->priority, d;
+
+	if (depth > 64)
+		return (prio);
+	TAILQ_FOREACH(q, &programs, entry) {
+		if (q == p)
+			continue;
+		for (i = 0; q->pc->depends_on[i] != NULL; i++)
+			if (strcmp(q->pc->depends_on[i], p->pc->name) == 0 &&
+			    (d = stop_priority(q, depth + 1)) < prio)
+				prio = d;
+	}
+	return (prio);
+}
+
+/*
  * One step of the shutdown: stop every program that no running program
- * with a higher priority number, and no running dependent, still waits
- * for.  When all are stopped, leave the loop.
+ * with a higher stop priority number, and no running dependent, still
+ * waits for.  When all are stopped, leave the loop.
  */
 static void
 shutdown_step(void)
 {
 	struct program	*p, *q;
 	size_t		 i;
-	int		 left = 0, blocked;
+	int		 left = 0, blocked, prio;
 
 	TAILQ_FOREACH(p, &programs, entry) {
 		if (program_is_stopped(p) && !p->waiting)
@@ -566,10 +592,11 @@ shutdown_step(void)
 		if (p->state == PROGRAM_STOPPING)
 			continue;
 		blocked = 0;
+		prio = stop_priority(p, 0);
 		TAILQ_FOREACH(q, &programs, entry) {
 			if (q == p || (program_is_stopped(q) && !q->waiting))
 				continue;
-			if (q->pc->priority > p->pc->priority)
+			if (stop_priority(q, 0) > prio)
 				blocked = 1;
 			for (i = 0; q->pc->depends_on[i] != NULL; i++)
 				if (strcmp(q->pc->depends_on[i],
@@ -657,28 +684,6 @@ daemon_set_id(const char *dir)
 	for (; *dir != '\0'; dir++)
 		h = (h ^ (unsigned char)*dir) * 16777619u;
 	snprintf(program_daemon_id, sizeof(program_daemon_id), "%08x", h);
-}
-
-/* mkdir -p */
-static int
-mkdirs(const char *path, mode_t mode)
-{
-	char	*copy, *p;
-	int	 rc = 0;
-
-	copy = xstrdup(path);
-	for (p = copy + 1; *p != '\0' && rc == 0; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, mode) == -1 && errno != EEXIST)
-			rc = -1;
-		*p = '/';
-	}
-	if (rc == 0 && mkdir(copy, mode) == -1 && errno != EEXIST)
-		rc = -1;
-	free(copy);
-	return (rc);
 }
 
 /* One chainkeeperd per state_dir: an exclusive lock held for life. */
@@ -800,9 +805,9 @@ main(int argc, char *argv[])
 	} else
 		exe_path = xstrdup(argv[0]);
 
-	if (mkdirs(cur_config->state_dir, 0750) == -1)
+	if (mkdir_p(cur_config->state_dir, 0750) == -1)
 		fatal("mkdir %s", cur_config->state_dir);
-	if (mkdirs(cur_config->log_dir, 0750) == -1)
+	if (mkdir_p(cur_config->log_dir, 0750) == -1)
 		fatal("mkdir %s", cur_config->log_dir);
 	if ((env = getenv(REEXEC_ENV)) != NULL) {
 		/* A reexec: same pid, same lock, already a daemon or not. */

@@ -76,6 +76,7 @@ struct command {
 
 static int			 listen_fd = -1;
 static ev_io			 listen_io;
+static ev_timer			 accept_pause;	/* after EMFILE */
 static char			*listen_path;
 static gid_t			 allowed_gid;
 static int			 have_group;
@@ -792,7 +793,18 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EINTR &&
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/*
+			 * The pending connection would make the socket
+			 * readable forever: stop listening for a moment.
+			 */
+			log_warn("control: accept: pausing the control socket "
+			    "for 100 ms");
+			ev_io_stop(EV_DEFAULT, &listen_io);
+			ev_timer_set(&accept_pause, 0.1, 0.);
+			ev_timer_start(EV_DEFAULT, &accept_pause);
+		} else if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("control: accept");
 		return;
@@ -825,6 +837,16 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	ev_io_start(EV_DEFAULT, &c->rio);
+}
+
+static void
+accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (listen_fd != -1)
+		ev_io_start(EV_DEFAULT, &listen_io);
 }
 
 /*
@@ -891,6 +913,7 @@ control_listen(const struct config *cfg)
 	allowed_gid = cfg->control_gid;
 	ev_io_init(&listen_io, listen_cb, fd, EV_READ);
 	ev_io_start(EV_DEFAULT, &listen_io);
+	ev_timer_init(&accept_pause, accept_pause_cb, 0.1, 0.);
 	return (0);
 }
 
@@ -907,6 +930,7 @@ control_close(void)
 	}
 	if (listen_fd != -1) {
 		ev_io_stop(EV_DEFAULT, &listen_io);
+		ev_timer_stop(EV_DEFAULT, &accept_pause);
 		close(listen_fd);
 		unlink(listen_path);
 		listen_fd = -1;

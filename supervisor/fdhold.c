@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #define KEY_MAX	160
 
 static int	hold_fd = -1;
+static pid_t	hold_pid = -1;
 
 static int
 hold_send(int s, const char *text, const int fds[2], int flags)
@@ -115,6 +117,7 @@ fdhold_start(const char *state_dir, const char *exe_path)
 	close(sv[1]);
 	set_nonblock(sv[0]);
 	hold_fd = sv[0];
+	hold_pid = pid;
 	free(path);
 	free(sock);
 	return (0);
@@ -148,16 +151,28 @@ fdhold_del(const char *name, const char *stream)
 	hold_message("DEL", name, stream, NULL);
 }
 
-/* A clean exit: the holder has nothing more to keep. */
+/*
+ * A clean exit: the holder has nothing more to keep.  Wait (at most a
+ * second: the loop is over) until it is gone, so that chainkeeperd leaves
+ * no process behind.
+ */
 void
 fdhold_stop(void)
 {
+	int	 i;
+
 	if (hold_fd == -1)
 		return;
 	if (hold_send(hold_fd, "BYE", NULL, 0) == -1)
 		log_warn("fdholder: BYE");
 	close(hold_fd);
 	hold_fd = -1;
+	for (i = 0; i < 100 && hold_pid > 0; i++) {
+		if (waitpid(hold_pid, NULL, WNOHANG) != 0)
+			break;
+		usleep(10000);
+	}
+	hold_pid = -1;
 }
 
 /*

@@ -42,6 +42,7 @@ struct logfile {
 	int		 at_nl;		/* last byte written was '\n' */
 	uint64_t	 total;		/* bytes captured, ever */
 	int		 warned;
+	ev_tstamp	 checked;	/* when the file's link was last checked */
 	int		 rfd;		/* read end of the pipe */
 	ev_io		 io;
 	LIST_HEAD(, logsub) subs;
@@ -56,18 +57,32 @@ static int
 logfile_open(struct logfile *lf)
 {
 	struct stat	 st;
-	char		 last;
+	char		 last, *dir, *slash;
 
 	if (lf->fd != -1)
 		return (0);
 	lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOCTTY, 0640);
+	if (lf->fd == -1 && errno == ENOENT) {
+		/* The folder went away: make it again. */
+		dir = xstrdup(lf->path);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir_p(dir, 0750) == 0)
+				log_warnx("%s: made %s again", lf->label, dir);
+		}
+		free(dir);
+		lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC | O_NOCTTY, 0640);
+	}
 	if (lf->fd == -1) {
 		if (!lf->warned)
 			log_warn("%s: cannot open %s", lf->label, lf->path);
 		lf->warned = 1;
 		return (-1);
 	}
+	if (lf->warned)
+		log_info("%s: writing to %s again", lf->label, lf->path);
 	lf->warned = 0;
 	lf->size = 0;
 	lf->at_nl = 1;
@@ -249,11 +264,23 @@ logfile_publish(struct logfile *lf, const char *buf, size_t len)
 int
 logfile_write(struct logfile *lf, const char *buf, size_t len)
 {
-	size_t	 n, room;
-	ssize_t	 w;
+	struct stat	 st;
+	size_t		 n, room;
+	ssize_t		 w;
 
 	lf->total += len;
 	logfile_publish(lf, buf, len);
+	/* A file removed under us (or its folder) is made again, once a
+	 * second at most. */
+	if (lf->fd != -1 && ev_now(EV_DEFAULT) - lf->checked >= 1.0) {
+		lf->checked = ev_now(EV_DEFAULT);
+		if (fstat(lf->fd, &st) == 0 && st.st_nlink == 0) {
+			log_warnx("%s: %s was removed: making it again",
+			    lf->label, lf->path);
+			close(lf->fd);
+			lf->fd = -1;
+		}
+	}
 	while (len > 0) {
 		if (lf->fd == -1 && logfile_open(lf) == -1)
 			return (-1);
@@ -283,12 +310,16 @@ logfile_write(struct logfile *lf, const char *buf, size_t len)
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
+			/* Full disk, I/O error: this chunk is lost; the next
+			 * one tries a fresh open. */
 			if (!lf->warned)
-				log_warn("%s: write %s", lf->label, lf->path);
+				log_warn("%s: write %s: output is being lost",
+				    lf->label, lf->path);
 			lf->warned = 1;
+			close(lf->fd);
+			lf->fd = -1;
 			return (-1);
 		}
-		lf->warned = 0;
 		lf->size += (uint64_t)w;
 		lf->at_nl = buf[w - 1] == '\n';
 		buf += w;

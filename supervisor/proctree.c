@@ -59,6 +59,15 @@ has_marker(pid_t pid, const char *marker)
 }
 
 static int
+pinfo_cmp(const void *a, const void *b)
+{
+	const struct pinfo	*x = a, *y = b;
+
+	return (x->pid < y->pid ? -1 : x->pid > y->pid);
+}
+
+/* Every process, sorted by pid (for lookup()). */
+static int
 read_all(struct pinfo **out, size_t *np)
 {
 	struct pids_info	*info = NULL;
@@ -84,18 +93,18 @@ read_all(struct pinfo **out, size_t *np)
 	*np = f->counts->total;
 	*out = v;
 	procps_pids_unref(&info);
+	qsort(v, *np, sizeof(*v), pinfo_cmp);
 	return (0);
 }
 
+/* A binary search: a tree walk over every process stays O(n log n). */
 static struct pinfo *
 lookup(struct pinfo *v, size_t n, pid_t pid)
 {
-	size_t	 i;
+	struct pinfo	 key;
 
-	for (i = 0; i < n; i++)
-		if (v[i].pid == pid)
-			return (&v[i]);
-	return (NULL);
+	key.pid = pid;
+	return (bsearch(&key, v, n, sizeof(*v), pinfo_cmp));
 }
 
 /*
@@ -152,6 +161,58 @@ proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
 	}
 	free(v);
 	*np = k;
+	return (0);
+}
+
+/*
+ * Resource use of a program instance's tree (see proctree_collect): RSS,
+ * CPU ticks (utime + stime + cutime + cstime, so the time of children
+ * reaped inside the tree is not lost) and threads, summed, and the state
+ * letter of root.  st->pids (the tree) is for the caller to free.  Only the
+ * tree's processes are read beyond what proctree_collect reads.
+ */
+int
+proctree_stat(pid_t root, const char *marker, struct proctree_stat *st)
+{
+	static enum pids_item	 sitems[] = { PIDS_ID_PID, PIDS_RSS,
+	    PIDS_TICS_ALL_C, PIDS_NLWP, PIDS_STATE };
+	struct pids_info	*info = NULL;
+	struct pids_fetch	*f;
+	unsigned int		 ids[255];
+	size_t			 i, j, chunk;
+	long			 page = sysconf(_SC_PAGESIZE);
+	int			 k;
+
+	memset(st, 0, sizeof(*st));
+	if (proctree_collect(root, marker, &st->pids, &st->npids) == -1)
+		return (-1);
+	if (st->npids == 0)
+		return (0);
+	if (procps_pids_new(&info, sitems, 5) < 0) {
+		log_warnx("procps_pids_new failed");
+		return (-1);
+	}
+	/* libproc2 selects at most 255 pids at a time. */
+	for (i = 0; i < st->npids; i += chunk) {
+		chunk = st->npids - i < 255 ? st->npids - i : 255;
+		for (j = 0; j < chunk; j++)
+			ids[j] = (unsigned int)st->pids[i + j];
+		if ((f = procps_pids_select(info, ids, (int)chunk,
+		    PIDS_SELECT_PID)) == NULL)
+			continue;
+		for (k = 0; k < f->counts->total; k++) {
+			st->rss += (uint64_t)PIDS_VAL(1, ul_int, f->stacks[k],
+			    info) * (uint64_t)(page > 0 ? page : 4096);
+			st->ticks += PIDS_VAL(2, ull_int, f->stacks[k], info);
+			st->threads += (uint64_t)PIDS_VAL(3, s_int,
+			    f->stacks[k], info);
+			if (PIDS_VAL(0, s_int, f->stacks[k], info) == root)
+				st->root_state = (char)PIDS_VAL(4, s_ch,
+				    f->stacks[k], info);
+			st->nprocs++;
+		}
+	}
+	procps_pids_unref(&info);
 	return (0);
 }
 

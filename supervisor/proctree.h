@@ -4,11 +4,23 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PROCTREE_MARKER	"CHAINKEEPER_INSTANCE"
 
+struct proctree_stat {
+	pid_t		*pids;		/* the tree; the caller frees */
+	size_t		 npids;
+	size_t		 nprocs;	/* of them, read */
+	uint64_t	 rss;		/* bytes */
+	uint64_t	 ticks;		/* utime+stime+cutime+cstime */
+	uint64_t	 threads;
+	char		 root_state;	/* R S D Z T ...; 0: root gone */
+};
+
 int	proctree_collect(pid_t, const char *, pid_t **, size_t *);
 int	proctree_kill(pid_t, const char *, int);
+int	proctree_stat(pid_t, const char *, struct proctree_stat *);
 unsigned long long proctree_start_ticks(pid_t);
 int	proctree_find_instances(const char *, void (*)(const char *, pid_t,
 	    pid_t, unsigned long long, void *), void *);

@@ -775,16 +775,17 @@ program_signal(struct program *p, int sig)
 }
 
 static void
-exit_text(int status, char *buf, size_t len)
+exit_text(int status, int oom, char *buf, size_t len)
 {
 	if (status == PROGRAM_EXIT_UNKNOWN)
 		snprintf(buf, len, "exited (status unknown: adopted)");
 	else if (WIFEXITED(status))
 		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by SIG%s%s",
+		snprintf(buf, len, "killed by SIG%s%s%s",
 		    signal_name(WTERMSIG(status)),
-		    WCOREDUMP(status) ? " (core dumped)" : "");
+		    WCOREDUMP(status) ? " (core dumped)" : "",
+		    oom ? " (OOM killer)" : "");
 	else
 		snprintf(buf, len, "wait status %d", status);
 }
@@ -800,6 +801,38 @@ program_kill_leftovers(pid_t oldpid)
 {
 	if (kill(-oldpid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("kill group %ld", (long)oldpid);
+}
+
+static int
+exit_is_sigkill(int status)
+{
+	return (status != PROGRAM_EXIT_UNKNOWN && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL);
+}
+
+/*
+ * The oom probe saw the OOM killer kill pid.  If that is the main process,
+ * its exit is an OOM kill: noted now if it is not reaped yet, or attached
+ * to the last exit if that was a SIGKILL of this pid moments ago (the
+ * kernel's line may come after the exit).  Returns 1 if pid was the main
+ * process.
+ */
+int
+program_note_oom(struct program *p, pid_t pid)
+{
+	if (pid <= 0)
+		return (0);
+	if (p->pid == pid) {
+		p->oom_pid = pid;
+		return (1);
+	}
+	if (p->exit_known && p->exit_pid == pid &&
+	    exit_is_sigkill(p->exit_status) &&
+	    time(NULL) - p->exit_wall <= PROGRAM_OOM_LATE_S) {
+		p->exit_oom = 1;
+		return (1);
+	}
+	return (0);
 }
 
 /* The main process exited (reaped by libev) with a wait status. */
@@ -823,7 +856,11 @@ program_child_exited(struct program *p, int status)
 		p->retries = 0;
 		program_set_state(p, PROGRAM_RUNNING, "pid %ld", (long)p->pid);
 	}
-	exit_text(status, what, sizeof(what));
+	p->exit_pid = oldpid;
+	p->exit_oom = oldpid > 0 && p->oom_pid == oldpid &&
+	    exit_is_sigkill(status);
+	p->oom_pid = 0;
+	exit_text(status, p->exit_oom, what, sizeof(what));
 	if (p->pidfd != -1) {
 		ev_io_stop(EV_DEFAULT, &p->pidio);
 		close(p->pidfd);
@@ -894,8 +931,8 @@ program_status_json(const struct program *p)
 	size_t		 i, n;
 
 	if (p->exit_known) {
-		exit_text(p->exit_status, what, sizeof(what));
-		le = json_pack("{s:o,s:o,s:I,s:s}",
+		exit_text(p->exit_status, p->exit_oom, what, sizeof(what));
+		le = json_pack("{s:o,s:o,s:I,s:s,s:b}",
 		    "code", p->exit_status != PROGRAM_EXIT_UNKNOWN &&
 		    WIFEXITED(p->exit_status) ?
 		    json_integer(WEXITSTATUS(p->exit_status)) : json_null(),
@@ -903,7 +940,8 @@ program_status_json(const struct program *p)
 		    WIFSIGNALED(p->exit_status) ?
 		    json_string(signal_name(WTERMSIG(p->exit_status))) :
 		    json_null(),
-		    "time", (json_int_t)p->exit_wall, "text", what);
+		    "time", (json_int_t)p->exit_wall, "text", what,
+		    "oom", p->exit_oom);
 	}
 	if (p->pid > 0)
 		up = (now_ms() - p->start_ms) / 1000;

@@ -46,6 +46,9 @@ struct program {
 	int		 exit_known;
 	int		 exit_status;	/* raw wait(2) status */
 	time_t		 exit_wall;
+	pid_t		 exit_pid;	/* the pid of the last exit */
+	int		 exit_oom;	/* the OOM killer killed it */
+	pid_t		 oom_pid;	/* main pid the OOM killer killed */
 	int		 admin_stopped;	/* stopped by hand: persisted */
 	int		 waiting;	/* start once depends_on are RUNNING */
 	int		 restart_pending; /* start again once stopped */
@@ -85,12 +88,15 @@ void		 program_start(struct program *);
 void		 program_stop(struct program *);
 void		 program_restart(struct program *);
 void		 program_child_exited(struct program *, int);
+int		 program_note_oom(struct program *, pid_t);
 void		 program_attach_output(struct program *, int, int, int, int);
 int		 program_adopt(struct program *, pid_t, unsigned long long,
 		    time_t, unsigned int);
 
 /* A wait status for an exit that was not ours to reap. */
 #define PROGRAM_EXIT_UNKNOWN	(-1)
+/* How late an OOM-kill line may come after the exit it explains (s). */
+#define PROGRAM_OOM_LATE_S	10
 struct program	*program_by_pid(pid_t);
 void		 program_orphan_exited(pid_t);
 void		 program_deps_changed(void);

@@ -1,6 +1,8 @@
 /* Small helpers shared by the daemon and the client. */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -386,4 +388,26 @@ parse_utc_time(const char *s, int64_t *ms)
 		return (-1);
 	*ms = (int64_t)t * 1000 + frac;
 	return (0);
+}
+
+/* mkdir -p: create a folder and its parents; 0 if it exists afterwards. */
+int
+mkdir_p(const char *path, mode_t mode)
+{
+	char	*copy, *p;
+	int	 rc = 0;
+
+	copy = xstrdup(path);
+	for (p = copy + 1; *p != '\0' && rc == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) == -1 && errno != EEXIST)
+			rc = -1;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(copy, mode) == -1 && errno != EEXIST)
+		rc = -1;
+	free(copy);
+	return (rc);
 }

@@ -2,6 +2,7 @@
 #ifndef UTIL_H
 #define UTIL_H
 
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,6 @@ int64_t	 now_ms(void);
 int	 parse_utc_time(const char *, int64_t *);
 int	 set_nonblock(int);
 int	 set_cloexec(int);
+int	 mkdir_p(const char *, mode_t);
 
 #endif
