@@ -283,6 +283,7 @@ probe_done(struct probe *p, int status, const double *value, json_t *detail,
 		va_start(ap, fmt);
 		vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
 		va_end(ap);
+		utf8_sanitize(p->reason, strlen(p->reason));
 	}
 	if (p->in_run) {
 		p->finished_early = 1;

@@ -45,6 +45,8 @@ usage(void)
 	    "  signal SIG name ... | all\n"
 	    "  pid [name ...]\n"
 	    "  probes name ... | all\n"
+	    "  hold name ... duration | release name ...\n"
+	    "  history [-n count] [name]\n"
 	    "  tail [-f] [-c bytes] name [stdout|stderr]\n"
 	    "  reload | reexec | shutdown | version\n");
 	exit(EXIT_USAGE);
@@ -91,9 +93,12 @@ send_request(int fd, json_t *req)
 	s = xreallocarray(s, len + 2, 1);
 	s[len++] = '\n';
 	while (off < len) {
-		n = write(fd, s + off, len - off);
+		n = send(fd, s + off, len - off, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
+		/* Refused at accept and closed: the reply says why. */
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			break;
 		if (n <= 0) {
 			fprintf(stderr, "chainkeeperctl: write: %s\n",
 			    strerror(errno));
@@ -200,7 +205,13 @@ print_results(const char *cmd, json_t *arr)
 	    strcmp(cmd, "stop") == 0 ? "stopped" :
 	    strcmp(cmd, "restart") == 0 ? "restarted" : "signalled";
 	json_array_foreach(arr, i, o) {
-		if (json_is_true(json_object_get(o, "ok")))
+		if (json_is_true(json_object_get(o, "ok")) &&
+		    json_object_get(o, "description") != NULL &&
+		    strcmp(json_string_value(json_object_get(o,
+		    "description")), "waiting for depends_on") == 0)
+			printf("%s: waiting for depends_on\n",
+			    json_string_value(json_object_get(o, "name")));
+		else if (json_is_true(json_object_get(o, "ok")))
 			printf("%s: %s\n", json_string_value(json_object_get(o,
 			    "name")), done);
 		else
@@ -254,6 +265,55 @@ print_probes(json_t *arr)
 				    "reason")));
 			}
 		}
+	}
+}
+
+static void
+print_history(json_t *arr)
+{
+	json_t		*r;
+	size_t		 i;
+	char		 when[32];
+	time_t		 t;
+	struct tm	 tm;
+	const char	*ev;
+	char		*params;
+
+	json_array_foreach(arr, i, r) {
+		t = (time_t)json_integer_value(json_object_get(r, "time"));
+		localtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		ev = json_string_value(json_object_get(r, "event"));
+		printf("%s #%lld %s rule %s: %s", when,
+		    (long long)json_integer_value(json_object_get(r, "seq")),
+		    json_string_value(json_object_get(r, "program")),
+		    json_string_value(json_object_get(r, "rule")),
+		    ev != NULL ? ev : "?");
+		if (ev != NULL && strcmp(ev, "fire") == 0)
+			printf(" (step %lld): %s",
+			    (long long)json_integer_value(json_object_get(r,
+			    "step")) + 1, json_string_value(json_object_get(r,
+			    "why")));
+		else if (ev != NULL && strcmp(ev, "begin") == 0) {
+			params = json_dumps(json_object_get(r, "params"),
+			    JSON_COMPACT | JSON_ENCODE_ANY);
+			printf(" %s %s", json_string_value(json_object_get(r,
+			    "action")), params != NULL ? params : "");
+			free(params);
+		} else if (ev != NULL && strcmp(ev, "end") == 0)
+			printf(" %s %s: %s", json_string_value(
+			    json_object_get(r, "action")),
+			    json_is_true(json_object_get(r, "ok")) ? "ok" :
+			    "FAILED", json_string_value(json_object_get(r,
+			    "result")));
+		else if (ev != NULL && strcmp(ev, "interrupted") == 0)
+			printf(" %s (#%lld) was interrupted by a crash and NOT "
+			    "run again", json_string_value(json_object_get(r,
+			    "action")), (long long)json_integer_value(
+			    json_object_get(r, "of")));
+		if (json_is_true(json_object_get(r, "dry_run")))
+			printf(" [dry run]");
+		putchar('\n');
 	}
 }
 
@@ -318,6 +378,13 @@ main(int argc, char *argv[])
 			bytes = strtol(argv[++i], &end, 10);
 			if (*end != '\0' || bytes < 0)
 				usage();
+		} else if (strcmp(cmd, "history") == 0 &&
+		    strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			bytes = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || bytes < 1)
+				usage();
+			json_object_set_new(req, "count", json_integer(bytes));
+			bytes = -1;
 		} else
 			json_array_append_new(args, json_string(argv[i]));
 	}
@@ -365,6 +432,17 @@ main(int argc, char *argv[])
 		print_status(res);
 	else if (strcmp(cmd, "probes") == 0)
 		print_probes(res);
+	else if (strcmp(cmd, "history") == 0)
+		print_history(res);
+	else if (strcmp(cmd, "hold") == 0) {
+		json_array_foreach(res, i, args)
+			printf("%s: rules held\n", json_string_value(
+			    json_object_get(args, "name")));
+	} else if (strcmp(cmd, "release") == 0) {
+		json_array_foreach(res, i, args)
+			printf("%s: rules released\n", json_string_value(
+			    json_object_get(args, "name")));
+	}
 	else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
 	    strcmp(cmd, "restart") == 0 || strcmp(cmd, "signal") == 0)
 		print_results(cmd, res);

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,11 +27,13 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "action.h"
 #include "chainkeeperd.h"
 #include "config.h"
 #include "control.h"
 #include "fdhold.h"
 #include "http.h"
+#include "journal.h"
 #include "log.h"
 #include "logpipe.h"
 #include "program.h"
@@ -52,12 +55,12 @@ static int		 verbose;
 static int		 log_to_syslog;
 static ev_prepare	 prepare_w;
 static ev_child		 child_w;
-static ev_signal	 sig_term, sig_int, sig_hup, sig_usr2;
+static ev_signal	 sig_term, sig_int, sig_hup, sig_usr2, sig_usr1;
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: chainkeeperd [-dnvV] [-c file]\n");
+	fprintf(stderr, "usage: chainkeeperd [-dnvV] [--dry-run] [-c file]\n");
 	exit(2);
 }
 
@@ -132,6 +135,7 @@ take_programs(struct config *cfg)
 		p = program_new(cfg->programs[i]);
 		cfg->programs[i] = NULL;
 		p->admin_stopped = state_admin_stopped(p->pc->name);
+		p->held_until = state_held_until(p->pc->name);
 		if (p->admin_stopped)
 			log_info("%s: stopped by hand earlier: not starting",
 			    p->pc->name);
@@ -544,6 +548,7 @@ daemon_shutdown(const char *why)
 	log_info("shutting down: %s", why);
 	sd_notify("STOPPING=1");
 	shutting_down = 1;
+	program_no_restarts = 1;
 	dirty = 1;
 }
 
@@ -620,8 +625,11 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	if (!shutting_down)
+		rules_run_pending();
 	while (dirty) {
 		dirty = 0;
+		rules_poll();
 		if (!shutting_down)
 			program_deps_changed();
 		TAILQ_FOREACH_SAFE(p, &programs, entry, np)
@@ -665,6 +673,10 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		if ((r = daemon_reload(&errors)) != NULL)
 			json_decref(r);
 		free(errors);
+		break;
+	case SIGUSR1:
+		log_info("SIGUSR1 ignored (SIGUSR2 reopens log files, SIGHUP "
+		    "reloads)");
 		break;
 	case SIGUSR2:
 		log_info("SIGUSR2: reopening log files");
@@ -750,8 +762,17 @@ main(int argc, char *argv[])
 	json_t		*hand;
 	ssize_t		 n;
 
-	while ((ch = getopt(argc, argv, "c:dnvV")) != -1) {
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:dnvV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'D':
+			action_dry_run = 1;
+			break;
 		case 'c':
 			path = optarg;
 			break;
@@ -852,6 +873,8 @@ main(int argc, char *argv[])
 	ev_signal_init(&sig_int, signal_cb, SIGINT);
 	ev_signal_init(&sig_hup, signal_cb, SIGHUP);
 	ev_signal_init(&sig_usr2, signal_cb, SIGUSR2);
+	ev_signal_init(&sig_usr1, signal_cb, SIGUSR1);
+	ev_signal_start(EV_DEFAULT, &sig_usr1);
 	ev_signal_start(EV_DEFAULT, &sig_term);
 	ev_signal_start(EV_DEFAULT, &sig_int);
 	ev_signal_start(EV_DEFAULT, &sig_hup);
@@ -861,6 +884,8 @@ main(int argc, char *argv[])
 	ev_prepare_init(&prepare_w, prepare_cb);
 	ev_prepare_start(EV_DEFAULT, &prepare_w);
 	program_changed_hook = program_changed;
+	probe_changed_hook = rules_probe_result;
+	journal_open(cur_config->state_dir);
 
 	if (control_listen(cur_config) == -1)
 		return (1);
@@ -882,12 +907,14 @@ main(int argc, char *argv[])
 
 	ev_run(EV_DEFAULT, 0);
 
+	program_sweep_dead();
 	log_info("all programs stopped; exiting");
 	control_close();
 	while ((p = TAILQ_FIRST(&programs)) != NULL)
 		program_free(p);
 	fdhold_stop();
 	state_close();
+	journal_close();
 	config_free(cur_config);
 	http_shutdown();
 	ev_loop_destroy(EV_DEFAULT);

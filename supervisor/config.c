@@ -624,7 +624,14 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 				    "such as 0.1, not \"%s\"", vs);
 				continue;
 			}
-			if (*end == '\0' && d <= 1.0)
+			/* 10% or a fraction 0.1; a bare 2 is ambiguous. */
+			if (*end == '\0' && d > 1.0) {
+				cfg_error(ctx, v, "backoff.jitter: a bare number "
+				    "is a fraction of 1; write %g%% for a "
+				    "percentage", d);
+				continue;
+			}
+			if (*end == '\0')
 				d *= 100;
 			if (d < 0 || d > 100) {
 				cfg_error(ctx, v, "backoff.jitter: must be "
@@ -922,6 +929,362 @@ pk_probes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 }
 
+/* One action: "restart", or a one-key map {signal: USR1}. */
+static struct action_config *
+parse_action(struct cfgctx *ctx, yaml_node_t *n)
+{
+	struct action_config	*ac;
+	yaml_node_t		*k, *v = NULL;
+	const char		*name;
+	char			*err = NULL;
+
+	if (n->type == YAML_SCALAR_NODE)
+		name = (const char *)n->data.scalar.value;
+	else if (n->type == YAML_MAPPING_NODE &&
+	    n->data.mapping.pairs.top - n->data.mapping.pairs.start == 1) {
+		k = node_get(ctx, n->data.mapping.pairs.start->key);
+		v = node_get(ctx, n->data.mapping.pairs.start->value);
+		if ((name = scalar(ctx, k, "action")) == NULL)
+			return (NULL);
+	} else {
+		cfg_error(ctx, n, "an action is a name (restart) or a map with "
+		    "one key ({signal: USR1})");
+		return (NULL);
+	}
+	ac = xcalloc(1, sizeof(*ac));
+	if ((ac->kind = action_kind_find(name)) == NULL) {
+		cfg_error(ctx, n, "unknown action \"%s\" (actions: %s)", name,
+		    action_kinds_list());
+		free(ac);
+		return (NULL);
+	}
+	ac->params = v != NULL ? yaml_json(ctx, v) : json_null();
+	if ((ac->kcfg = ac->kind->parse(ac->params, &err)) == NULL) {
+		cfg_error(ctx, v != NULL ? v : n, "%s: %s", name,
+		    err != NULL ? err : "invalid");
+		free(err);
+		action_config_free(ac);
+		return (NULL);
+	}
+	return (ac);
+}
+
+/* do: an action or a list of actions, into a step. */
+static int
+parse_do(struct cfgctx *ctx, yaml_node_t *n, struct rule_step *st)
+{
+	yaml_node_item_t	*it;
+	struct action_config	*ac;
+	int			 ok = 1;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		if ((ac = parse_action(ctx, n)) == NULL)
+			return (-1);
+		st->actions = xcalloc(1, sizeof(*st->actions));
+		st->actions[st->nactions++] = ac;
+		return (0);
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		if ((ac = parse_action(ctx, node_get(ctx, *it))) == NULL) {
+			ok = 0;
+			continue;
+		}
+		st->actions = xreallocarray(st->actions, st->nactions + 1,
+		    sizeof(*st->actions));
+		st->actions[st->nactions++] = ac;
+	}
+	if (st->nactions == 0 && ok)
+		cfg_error(ctx, n, "do: no actions");
+	return (ok && st->nactions > 0 ? 0 : -1);
+}
+
+static void
+parse_step(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
+    int *ok)
+{
+	struct rule_step	 st;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v, *d = NULL;
+	const char		*ks;
+	long			 l;
+
+	memset(&st, 0, sizeof(st));
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "a step is a map: {do, max, within}");
+		*ok = 0;
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "step setting")) == NULL)
+			*ok = 0;
+		else if (strcmp(ks, "do") == 0)
+			d = v;
+		else if (strcmp(ks, "max") == 0) {
+			if (get_int(ctx, v, "max", 1, 100000, 10, &l) == -1)
+				*ok = 0;
+			else
+				st.max = (int)l;
+		} else if (strcmp(ks, "within") == 0) {
+			if (get_duration(ctx, v, "within", &st.within_ms) == -1)
+				*ok = 0;
+		} else {
+			cfg_error(ctx, k, "step: unknown setting \"%s\"", ks);
+			*ok = 0;
+		}
+	}
+	if (d == NULL) {
+		cfg_error(ctx, n, "step: do is required");
+		*ok = 0;
+	} else if (parse_do(ctx, d, &st) == -1)
+		*ok = 0;
+	if (st.max > 0 && st.within_ms == 0) {
+		cfg_error(ctx, n, "step: max needs within (a window)");
+		*ok = 0;
+	}
+	rc->steps = xreallocarray(rc->steps, rc->nsteps + 1,
+	    sizeof(*rc->steps));
+	rc->steps[rc->nsteps++] = st;
+}
+
+static const char *const rule_events[] = { "", "exit", "oom", "fatal",
+    "hung", NULL };
+
+/* when: the condition of a rule. */
+static void
+parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
+    int *ok)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks, *vs;
+	char			 op[3], *end;
+	long			 l;
+	int			 i, conds = 0;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "when must be a map: {probe: NAME, failures: "
+		    "N} or {event: exit}");
+		*ok = 0;
+		return;
+	}
+	rc->on = -1;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "condition")) == NULL) {
+			*ok = 0;
+			continue;
+		}
+		if (strcmp(ks, "probe") == 0) {
+			free(rc->probe);
+			if ((rc->probe = get_string(ctx, v, "probe")) == NULL)
+				*ok = 0;
+			rc->on = RULE_ON_PROBE;
+		} else if (strcmp(ks, "event") == 0) {
+			if ((vs = scalar(ctx, v, "event")) == NULL) {
+				*ok = 0;
+				continue;
+			}
+			for (i = 1; rule_events[i] != NULL; i++)
+				if (strcmp(rule_events[i], vs) == 0)
+					break;
+			if (rule_events[i] == NULL) {
+				cfg_error(ctx, v, "unknown event \"%s\" (exit, "
+				    "oom, fatal, hung)", vs);
+				*ok = 0;
+			} else
+				rc->on = i;
+		} else if (strcmp(ks, "failures") == 0) {
+			conds++;
+			rc->cond = COND_FAILURES;
+			if (get_int(ctx, v, "failures", 1, 10000, 10, &l) == -1)
+				*ok = 0;
+			else
+				rc->count = (int)l;
+		} else if (strcmp(ks, "within") == 0) {
+			if (get_duration(ctx, v, "within", &rc->window_ms) == -1)
+				*ok = 0;
+		} else if (strcmp(ks, "health") == 0) {
+			conds++;
+			rc->cond = COND_HEALTH;
+			vs = scalar(ctx, v, "health");
+			if (vs != NULL && strcmp(vs, "failing") == 0)
+				rc->health = PROBE_FAILING;
+			else if (vs != NULL && strcmp(vs, "hung") == 0)
+				rc->health = PROBE_HUNG;
+			else if (vs != NULL && strcmp(vs, "healthy") == 0)
+				rc->health = PROBE_HEALTHY;
+			else {
+				cfg_error(ctx, v, "health must be failing, hung "
+				    "or healthy");
+				*ok = 0;
+			}
+		} else if (strcmp(ks, "value") == 0) {
+			conds++;
+			rc->cond = COND_VALUE;
+			if ((vs = scalar(ctx, v, "value")) == NULL) {
+				*ok = 0;
+				continue;
+			}
+			while (*vs == ' ')
+				vs++;
+			for (i = 0; i < 2 && strchr("<>=!", vs[i]) != NULL &&
+			    vs[i] != '\0'; i++)
+				op[i] = vs[i];
+			op[i] = '\0';
+			rc->value = strtod(vs + i, &end);
+			if ((strcmp(op, "<") != 0 && strcmp(op, "<=") != 0 &&
+			    strcmp(op, ">") != 0 && strcmp(op, ">=") != 0 &&
+			    strcmp(op, "==") != 0 && strcmp(op, "!=") != 0) ||
+			    end == vs + i || *end != '\0') {
+				cfg_error(ctx, v, "value must be a comparison "
+				    "such as \"> 10\" or \"< 5\"");
+				*ok = 0;
+				continue;
+			}
+			memcpy(rc->op, op, sizeof(rc->op));
+		} else if (strcmp(ks, "grew") == 0) {
+			conds++;
+			rc->cond = COND_GREW;
+			if ((vs = scalar(ctx, v, "grew")) == NULL)
+				*ok = 0;
+			else if ((rc->value = strtod(vs, &end)) <= 0 ||
+			    *end != '\0') {
+				cfg_error(ctx, v, "grew must be a positive "
+				    "number");
+				*ok = 0;
+			}
+		} else {
+			cfg_error(ctx, k, "when: unknown condition \"%s\"", ks);
+			*ok = 0;
+		}
+	}
+	if (rc->on == -1) {
+		cfg_error(ctx, n, "when: probe or event is required");
+		*ok = 0;
+	} else if (rc->on != RULE_ON_PROBE && conds > 0) {
+		cfg_error(ctx, n, "when: an event takes no other condition");
+		*ok = 0;
+	}
+	if (conds > 1) {
+		cfg_error(ctx, n, "when: one of failures, health, value, grew");
+		*ok = 0;
+	}
+	if (rc->cond == COND_GREW && rc->window_ms == 0) {
+		cfg_error(ctx, n, "when: grew needs within (a window)");
+		*ok = 0;
+	}
+	if (rc->window_ms > 0 && rc->cond != COND_GREW &&
+	    rc->cond != COND_FAILURES) {
+		cfg_error(ctx, n, "when: within goes with failures or grew");
+		*ok = 0;
+	}
+}
+
+static void
+parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	struct rule_config	*rc;
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v, *d = NULL, *steps = NULL, *when = NULL;
+	yaml_node_item_t	*it;
+	const char		*ks;
+	struct rule_step	 st;
+	size_t			 i;
+	int			 ok = 1;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(ctx, n, "a rule is a map: {when, do | steps, "
+		    "hold_down}");
+		return;
+	}
+	rc = xcalloc(1, sizeof(*rc));
+	rc->hold_down_ms = 60000;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "rule setting")) == NULL)
+			ok = 0;
+		else if (strcmp(ks, "name") == 0) {
+			free(rc->name);
+			if ((rc->name = get_string(ctx, v, "name")) == NULL ||
+			    !valid_name(rc->name)) {
+				if (rc->name != NULL)
+					cfg_error(ctx, v, "invalid rule name");
+				ok = 0;
+			}
+		} else if (strcmp(ks, "when") == 0)
+			when = v;
+		else if (strcmp(ks, "do") == 0)
+			d = v;
+		else if (strcmp(ks, "steps") == 0)
+			steps = v;
+		else if (strcmp(ks, "hold_down") == 0) {
+			if (get_duration(ctx, v, "hold_down",
+			    &rc->hold_down_ms) == -1)
+				ok = 0;
+		} else {
+			cfg_error(ctx, k, "rule: unknown setting \"%s\"", ks);
+			ok = 0;
+		}
+	}
+	if (rc->name == NULL)
+		xasprintf(&rc->name, "rule%zu", pc->nrules + 1);
+	if (when == NULL) {
+		cfg_error(ctx, n, "rule %s: when is required", rc->name);
+		ok = 0;
+	} else
+		parse_when(ctx, when, rc, &ok);
+	if ((d == NULL) == (steps == NULL)) {
+		cfg_error(ctx, n, "rule %s: give either do or steps", rc->name);
+		ok = 0;
+	} else if (d != NULL) {
+		memset(&st, 0, sizeof(st));
+		if (parse_do(ctx, d, &st) == -1)
+			ok = 0;
+		rc->steps = xcalloc(1, sizeof(*rc->steps));
+		rc->steps[rc->nsteps++] = st;
+	} else if (steps->type != YAML_SEQUENCE_NODE) {
+		cfg_error(ctx, steps, "steps must be a list");
+		ok = 0;
+	} else
+		for (it = steps->data.sequence.items.start;
+		    it < steps->data.sequence.items.top; it++)
+			parse_step(ctx, node_get(ctx, *it), rc, &ok);
+	for (i = 0; ok && i < pc->nrules; i++)
+		if (strcmp(pc->rules[i]->name, rc->name) == 0) {
+			cfg_error(ctx, n, "two rules named \"%s\"", rc->name);
+			ok = 0;
+		}
+	if (!ok) {
+		rule_config_free(rc);
+		return;
+	}
+	pc->rules = xreallocarray(pc->rules, pc->nrules + 1,
+	    sizeof(*pc->rules));
+	pc->rules[pc->nrules++] = rc;
+}
+
+static void
+pk_rules(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	yaml_node_item_t	*it;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		cfg_error(ctx, n, "rules must be a list of rules");
+		return;
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++)
+		parse_rule(ctx, node_get(ctx, *it), pc);
+}
+
 static const struct program_key program_keys[] = {
 	{ "command", pk_command },
 	{ "directory", pk_directory },
@@ -949,6 +1312,7 @@ static const struct program_key program_keys[] = {
 	{ "depends_on", pk_depends_on },
 	{ "limits", pk_limits },
 	{ "probes", pk_probes },
+	{ "rules", pk_rules },
 };
 
 /* A program with supervisord's defaults. */
@@ -1008,6 +1372,9 @@ config_program_free(struct program_config *pc)
 	for (i = 0; i < pc->nprobes; i++)
 		probe_config_free(pc->probes[i]);
 	free(pc->probes);
+	for (i = 0; i < pc->nrules; i++)
+		rule_config_free(pc->rules[i]);
+	free(pc->rules);
 	free(pc);
 }
 
@@ -1352,28 +1719,32 @@ find_dep(struct config *cfg, const char *name)
 	return (config_find(cfg, name));
 }
 
-/* Depth-first search for a depends_on cycle through pc. */
+/*
+ * Depth-first search for a depends_on cycle through programs[start]:
+ * whether it is reachable again from pc.  A program that only depends on
+ * a cycle is not on it.  mark[] flags the programs already visited.
+ */
 static int
-dep_cycle(struct config *cfg, struct program_config *pc, int *mark, size_t i)
+dep_cycle(struct config *cfg, struct program_config *pc, int *mark,
+    size_t start)
 {
 	struct program_config	*d;
 	size_t			 j, k;
 
-	if (mark[i] == 1)
-		return (1);
-	if (mark[i] == 2)
-		return (0);
-	mark[i] = 1;
 	for (j = 0; pc->depends_on[j] != NULL; j++) {
 		if ((d = find_dep(cfg, pc->depends_on[j])) == NULL)
 			continue;
 		for (k = 0; k < cfg->nprograms; k++)
 			if (cfg->programs[k] == d)
 				break;
-		if (dep_cycle(cfg, d, mark, k))
+		if (k == start)
+			return (1);
+		if (mark[k])
+			continue;
+		mark[k] = 1;
+		if (dep_cycle(cfg, d, mark, start))
 			return (1);
 	}
-	mark[i] = 2;
 	return (0);
 }
 
@@ -1424,6 +1795,23 @@ validate(struct cfgctx *ctx)
 				continue;
 			cfg_error_program(ctx, pc, msg);
 			free(msg);
+		}
+		for (j = 0; j < pc->nrules; j++) {
+			struct rule_config	*rc = pc->rules[j];
+			size_t			 q;
+
+			if (rc->on != RULE_ON_PROBE)
+				continue;
+			for (q = 0; q < pc->nprobes; q++)
+				if (strcmp(pc->probes[q]->name, rc->probe) == 0)
+					break;
+			if (q == pc->nprobes) {
+				ctx->file = pc->file;
+				cfg_error(ctx, NULL, "line %d: program \"%s\": "
+				    "rule %s watches probe \"%s\", which is not "
+				    "defined", pc->line, pc->name, rc->name,
+				    rc->probe);
+			}
 		}
 		if (pc->backoff.max_ms < pc->backoff.initial_ms) {
 			xasprintf(&msg, "program \"%s\": backoff.max is less "
@@ -1591,6 +1979,46 @@ logfile_json(const struct logfile_config *lc)
 	    (json_int_t)lc->maxbytes, "backups", lc->backups));
 }
 
+static const char *
+rule_on_name(const struct rule_config *rc)
+{
+	static const char *names[] = { "probe", "exit", "oom", "fatal",
+	    "hung" };
+
+	return (rc->on >= 0 && rc->on <= RULE_ON_HUNG ? names[rc->on] : "?");
+}
+
+static json_t *
+rules_json(const struct program_config *pc)
+{
+	json_t			*a = json_array(), *steps, *acts;
+	const struct rule_config *rc;
+	size_t			 i, j, k;
+
+	for (i = 0; i < pc->nrules; i++) {
+		rc = pc->rules[i];
+		steps = json_array();
+		for (j = 0; j < rc->nsteps; j++) {
+			acts = json_array();
+			for (k = 0; k < rc->steps[j].nactions; k++)
+				json_array_append_new(acts, json_pack("{s:O}",
+				    rc->steps[j].actions[k]->kind->name,
+				    rc->steps[j].actions[k]->params));
+			json_array_append_new(steps, json_pack("{s:o,s:i,s:I}",
+			    "do", acts, "max", rc->steps[j].max, "within_ms",
+			    (json_int_t)rc->steps[j].within_ms));
+		}
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:i,s:i,"
+		    "s:I,s:i,s:s,s:f,s:I,s:o}", "name", rc->name, "on",
+		    rule_on_name(rc), "probe", rc->probe, "cond", rc->cond,
+		    "count", rc->count, "window_ms", (json_int_t)rc->window_ms,
+		    "health", rc->health, "op", rc->op, "value", rc->value,
+		    "hold_down_ms", (json_int_t)rc->hold_down_ms, "steps",
+		    steps));
+	}
+	return (a);
+}
+
 /*
  * A program's normalized settings as JSON (new reference).  With redact,
  * values of secret-looking environment variables are replaced.
@@ -1670,6 +2098,7 @@ config_program_json(const struct program_config *pc, int redact)
 		    pr->params));
 	}
 	json_object_set_new(o, "probes", probes);
+	json_object_set_new(o, "rules", rules_json(pc));
 	return (o);
 }
 

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "action.h"
 #include "probe.h"
 
 #define AUTORESTART_FALSE	0
@@ -67,6 +68,8 @@ struct program_config {
 	rlim_t		 limit[LIMIT_MAX];
 	struct probe_config **probes;
 	size_t		 nprobes;
+	struct rule_config **rules;
+	size_t		 nrules;
 };
 
 struct config {

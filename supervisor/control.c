@@ -30,10 +30,12 @@
 
 #include "chainkeeperd.h"
 #include "control.h"
+#include "journal.h"
 #include "log.h"
 #include "logpipe.h"
 #include "probe.h"
 #include "program.h"
+#include "state.h"
 #include "util.h"
 
 #define OP_NONE		0
@@ -92,11 +94,19 @@ client_send(struct client *c, json_t *msg)
 	char	*s;
 	size_t	 len;
 
+	if (msg == NULL) {
+		/* Never: every string sent is valid UTF-8.  But not fatal. */
+		log_warnx("control: a reply could not be built");
+		msg = json_pack("{s:b,s:s,s:s}", "ok", 0, "code", "internal",
+		    "error", "internal error: reply could not be built");
+	}
 	json_object_set_new(msg, "v", json_integer(CONTROL_PROTOCOL));
 	s = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
-	if (s == NULL)
-		fatalx("json_dumps");
+	if (s == NULL) {
+		log_warnx("control: a reply could not be encoded");
+		return;
+	}
 	len = strlen(s);
 	if (c->outlen + len + 1 > CONTROL_MAX_OUTPUT) {
 		log_warnx("control: client pid %ld does not read its replies: "
@@ -448,6 +458,22 @@ cmd_pid(struct client *c, json_t *req, json_t *args)
 	reply_ok(c, arr);
 }
 
+/* Program output as a data reply: made valid UTF-8 first. */
+static void
+client_send_data(struct client *c, const char *buf, size_t len,
+    const char *path)
+{
+	char	*copy;
+
+	copy = xmalloc(len + 1);
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	utf8_sanitize(copy, len);
+	client_send(c, json_pack("{s:b,s:s%,s:s?}", "ok", 1, "data", copy,
+	    len, "path", path));
+	free(copy);
+}
+
 /* tail -f: new output of the followed stream, as it is captured. */
 static void
 client_follow_cb(void *arg, const char *buf, size_t len)
@@ -462,7 +488,7 @@ client_follow_cb(void *arg, const char *buf, size_t len)
 	}
 	if (c->closing)
 		return;
-	client_send(c, json_pack("{s:b,s:s%}", "ok", 1, "data", buf, len));
+	client_send_data(c, buf, len, NULL);
 }
 
 static void
@@ -511,8 +537,7 @@ cmd_tail(struct client *c, json_t *req, json_t *args)
 		buf = NULL;
 		len = 0;
 	}
-	client_send(c, json_pack("{s:b,s:s%,s:s}", "ok", 1, "data",
-	    buf != NULL ? buf : "", len, "path", logfile_path(lf)));
+	client_send_data(c, buf != NULL ? buf : "", len, logfile_path(lf));
 	free(buf);
 	if (json_is_true(json_object_get(req, "follow"))) {
 		c->follow = lf;
@@ -598,7 +623,91 @@ cmd_probes(struct client *c, json_t *req, json_t *args)
 	reply_ok(c, arr);
 }
 
+/* hold NAME... DURATION: pause the rules of programs (maintenance). */
+static void
+cmd_hold(struct client *c, json_t *req, json_t *args)
+{
+	struct program	**v;
+	size_t		  n, i;
+	const char	 *d, *err;
+	int64_t		  ms;
+	json_t		 *names, *arr;
+	time_t		  until;
+
+	(void)req;
+	d = json_string_value(json_array_get(args, json_array_size(args) - 1));
+	if (d == NULL || parse_duration(d, &ms, &err) == -1 || ms <= 0) {
+		reply_error(c, "usage", "usage: hold NAME... DURATION (such as "
+		    "30m)");
+		return;
+	}
+	names = json_array();
+	for (i = 0; i + 1 < json_array_size(args); i++)
+		json_array_append(names, json_array_get(args, i));
+	if (resolve(c, names, &v, &n) == -1) {
+		json_decref(names);
+		return;
+	}
+	json_decref(names);
+	until = time(NULL) + (time_t)((ms + 999) / 1000);
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		v[i]->held_until = until;
+		state_set_held_until(v[i]->pc->name, until);
+		log_info("%s: rules held until %lld (%s)", v[i]->pc->name,
+		    (long long)until, d);
+		json_array_append_new(arr, json_pack("{s:s,s:I}", "name",
+		    v[i]->pc->name, "held_until", (json_int_t)until));
+	}
+	free(v);
+	reply_ok(c, arr);
+}
+
+static void
+cmd_release(struct client *c, json_t *req, json_t *args)
+{
+	struct program	**v;
+	size_t		  n, i;
+	json_t		 *arr;
+
+	(void)req;
+	if (resolve(c, args, &v, &n) == -1)
+		return;
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		if (v[i]->held_until != 0)
+			log_info("%s: rules released", v[i]->pc->name);
+		v[i]->held_until = 0;
+		state_set_held_until(v[i]->pc->name, 0);
+		json_array_append_new(arr, json_pack("{s:s}", "name",
+		    v[i]->pc->name));
+	}
+	free(v);
+	reply_ok(c, arr);
+}
+
+/* history [NAME]: the journal of rule firings and actions. */
+static void
+cmd_history(struct client *c, json_t *req, json_t *args)
+{
+	const char	*name = json_string_value(json_array_get(args, 0));
+	json_int_t	 max = 50;
+
+	if (name != NULL && (program_find(name) == NULL)) {
+		reply_error(c, "unknown", "no such program: %s", name);
+		return;
+	}
+	if (json_is_integer(json_object_get(req, "count")))
+		max = json_integer_value(json_object_get(req, "count"));
+	if (max < 1 || max > 2000)
+		max = 2000;
+	reply_ok(c, journal_recent(name, (size_t)max));
+}
+
 static const struct command commands[] = {
+	{ "hold", 2, -1, cmd_hold },
+	{ "release", 1, -1, cmd_release },
+	{ "history", 0, 1, cmd_history },
 	{ "probes", 1, -1, cmd_probes },
 	{ "status", 0, -1, cmd_status },
 	{ "start", 1, -1, cmd_start },
@@ -859,6 +968,7 @@ control_listen(const struct config *cfg)
 	struct sockaddr_un	 sun;
 	int			 fd, probe;
 	mode_t			 old;
+	char			*dir, *slash;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -878,6 +988,14 @@ control_listen(const struct config *cfg)
 		}
 		close(probe);
 	}
+	/* The socket's folder (/run/chainkeeper) may not exist yet. */
+	dir = xstrdup(cfg->control_socket);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0755) == -1)
+			log_warn("control: mkdir %s", dir);
+	}
+	free(dir);
 	if (unlink(cfg->control_socket) == -1 && errno != ENOENT) {
 		log_warn("control: unlink %s", cfg->control_socket);
 		return (-1);

@@ -325,3 +325,40 @@ proctree_find_instances(const char *id, void (*cb)(const char *, pid_t,
 	free(v);
 	return (0);
 }
+
+/*
+ * SIGKILL what is left of runs that ended by themselves: every process
+ * below this chainkeeperd that carries one of the markers.  One scan of
+ * /proc for all of them.  Returns how many were killed.
+ */
+int
+proctree_kill_markers(char *const *markers, size_t nm, int sig)
+{
+	struct pinfo	*v, *q;
+	size_t		 n, i, j, depth;
+	pid_t		 self = getpid();
+	int		 killed = 0;
+
+	if (nm == 0 || read_all(&v, &n) == -1)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (v[i].pid == self || v[i].pid <= 1)
+			continue;
+		q = &v[i];
+		for (depth = 0; q != NULL && depth < n; depth++) {
+			if (q->ppid == self || q->ppid <= 1)
+				break;
+			q = lookup(v, n, q->ppid);
+		}
+		if (q == NULL || q->ppid != self)
+			continue;
+		for (j = 0; j < nm; j++)
+			if (has_marker(v[i].pid, markers[j])) {
+				if (kill(v[i].pid, sig) == 0)
+					killed++;
+				break;
+			}
+	}
+	free(v);
+	return (killed);
+}

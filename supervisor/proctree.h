@@ -22,6 +22,7 @@ int	proctree_collect(pid_t, const char *, pid_t **, size_t *);
 int	proctree_kill(pid_t, const char *, int);
 int	proctree_stat(pid_t, const char *, struct proctree_stat *);
 unsigned long long proctree_start_ticks(pid_t);
+int	proctree_kill_markers(char *const *, size_t, int);
 int	proctree_find_instances(const char *, void (*)(const char *, pid_t,
 	    pid_t, unsigned long long, void *), void *);
 

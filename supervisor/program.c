@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chainkeeperd.h"
+#include "action.h"
 #include "fdhold.h"
 #include "log.h"
 #include "logpipe.h"
@@ -36,6 +36,7 @@
 
 struct programs	 programs = TAILQ_HEAD_INITIALIZER(programs);
 char		 program_daemon_id[16] = "0";
+int		 program_no_restarts;	/* shutting down */
 void		(*program_changed_hook)(struct program *);
 
 static void	program_spawn(struct program *);
@@ -179,6 +180,7 @@ program_new(struct program_config *pc)
 	    SWEEP_INTERVAL);
 	p->sweep.data = p;
 	program_insert(p);
+	rules_program_start(p);
 	return (p);
 }
 
@@ -203,6 +205,7 @@ program_close_output(struct program *p)
 void
 program_free(struct program *p)
 {
+	rules_program_free(p);
 	program_probes_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
@@ -280,6 +283,8 @@ program_backoff_delay(const struct backoff_config *bc, int n, unsigned int rnd)
 static void
 timer_set(ev_timer *t, int64_t ms)
 {
+	/* The loop's clock may be stale (start-up, a long callback). */
+	ev_now_update(EV_DEFAULT);
 	ev_timer_stop(EV_DEFAULT, t);
 	ev_timer_set(t, (ev_tstamp)ms / 1000.0, 0.);
 	ev_timer_start(EV_DEFAULT, t);
@@ -310,6 +315,7 @@ program_backoff(struct program *p, int n, const char *why)
 	if (p->retries > p->pc->startretries) {
 		program_set_state(p, PROGRAM_FATAL, "%s; gave up after %d "
 		    "start retries", why, p->pc->startretries);
+		rules_program_event(p, RULE_ON_FATAL, why);
 		return;
 	}
 	delay = program_backoff_delay(&p->pc->backoff, n, arc4random());
@@ -610,11 +616,13 @@ program_finish_stop(struct program *p)
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
 	if (p->next_pc != NULL) {
 		program_close_output(p);
+		rules_program_free(p);
 		config_program_free(p->pc);
 		p->pc = p->next_pc;
 		p->next_pc = NULL;
 		TAILQ_REMOVE(&programs, p, entry);
 		program_insert(p);
+		rules_program_start(p);
 	}
 	program_set_state(p, PROGRAM_STOPPED, p->removed ? "removed" : NULL);
 	if (p->restart_pending && !p->removed) {
@@ -791,16 +799,59 @@ exit_text(int status, int oom, char *buf, size_t len)
 }
 
 /*
+ * Runs that ended by themselves, whose escaped descendants are still to be
+ * swept: one scan of /proc a moment later serves them all, so that a
+ * respawn storm does not scan once per crash.
+ */
+static char		**dead_markers;
+static size_t		  ndead;
+static ev_timer		  dead_timer;
+
+/* SIGKILL what is left of runs that ended by themselves. */
+void
+program_sweep_dead(void)
+{
+	size_t	 i;
+	int	 n;
+
+	ev_timer_stop(EV_DEFAULT, &dead_timer);
+	if (ndead == 0)
+		return;
+	if ((n = proctree_kill_markers(dead_markers, ndead, SIGKILL)) > 0)
+		log_info("killed %d processes left behind by runs that ended",
+		    n);
+	for (i = 0; i < ndead; i++)
+		free(dead_markers[i]);
+	free(dead_markers);
+	dead_markers = NULL;
+	ndead = 0;
+}
+
+static void
+dead_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	program_sweep_dead();
+}
+
+/*
  * Leftovers of a run that ended by itself: its process group is killed at
- * once; escaped (setsid) descendants are found by the sweep of the stop
- * path or on the next stop, since a scan of /proc per crash would slow a
- * respawn storm down.
+ * once, escaped (setsid) descendants by the sweep a moment later.
  */
 static void
-program_kill_leftovers(pid_t oldpid)
+program_kill_leftovers(struct program *p, pid_t oldpid)
 {
 	if (kill(-oldpid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("kill group %ld", (long)oldpid);
+	dead_markers = xreallocarray(dead_markers, ndead + 1,
+	    sizeof(*dead_markers));
+	dead_markers[ndead++] = xstrdup(p->marker);
+	if (!ev_is_active(&dead_timer)) {
+		ev_timer_init(&dead_timer, dead_timer_cb, 0.2, 0.);
+		ev_timer_start(EV_DEFAULT, &dead_timer);
+	}
 }
 
 static int
@@ -811,23 +862,27 @@ exit_is_sigkill(int status)
 }
 
 /*
- * The oom probe saw the OOM killer kill pid.  If that is the main process,
- * its exit is an OOM kill: noted now if it is not reaped yet, or attached
- * to the last exit if that was a SIGKILL of this pid moments ago (the
- * kernel's line may come after the exit).  Returns 1 if pid was the main
- * process.
+ * The oom probe saw the OOM killer kill pid of program name's tree: sure
+ * for a kernel line naming pid, not sure for a rise of the cgroup counter.
+ * If pid is the main process, its exit is an OOM kill: noted now if it is
+ * not reaped yet, or attached to the last exit if that was a SIGKILL of
+ * this pid moments ago (the kernel's line may come after the exit; a
+ * counter rise counts only if chainkeeperd did not send a SIGKILL itself).
+ * Returns 1 if pid was the main process.
  */
 int
-program_note_oom(struct program *p, pid_t pid)
+program_note_oom(const char *name, pid_t pid, int sure)
 {
-	if (pid <= 0)
+	struct program	*p;
+
+	if (pid <= 0 || (p = program_find(name)) == NULL)
 		return (0);
-	if (p->pid == pid) {
+	if (sure && p->pid == pid) {
 		p->oom_pid = pid;
 		return (1);
 	}
-	if (p->exit_known && p->exit_pid == pid &&
-	    exit_is_sigkill(p->exit_status) &&
+	if (p->exit_known && p->exit_pid == pid && p->pid != pid &&
+	    exit_is_sigkill(p->exit_status) && (sure || !p->killed) &&
 	    time(NULL) - p->exit_wall <= PROGRAM_OOM_LATE_S) {
 		p->exit_oom = 1;
 		return (1);
@@ -875,13 +930,13 @@ program_child_exited(struct program *p, int status)
 	switch (p->state) {
 	case PROGRAM_STARTING:
 		ev_timer_stop(EV_DEFAULT, &p->timer);
-		program_kill_leftovers(oldpid);
+		program_kill_leftovers(p, oldpid);
 		p->retries++;
 		program_backoff(p, p->retries, p->spawnerr != NULL ?
 		    p->spawnerr : what);
 		break;
 	case PROGRAM_RUNNING:
-		program_kill_leftovers(oldpid);
+		program_kill_leftovers(p, oldpid);
 		expected = status != PROGRAM_EXIT_UNKNOWN && WIFEXITED(status) &&
 		    config_exitcode_expected(p->pc, WEXITSTATUS(status));
 		restart = p->pc->autorestart == AUTORESTART_TRUE ||
@@ -890,7 +945,9 @@ program_child_exited(struct program *p, int status)
 		program_set_state(p, PROGRAM_EXITED, "%s (%s) after %lld ms",
 		    what, expected ? "expected" : "not expected",
 		    (long long)up);
-		if (!restart || daemon_shutting_down())
+		if (!expected)
+			rules_program_event(p, RULE_ON_EXIT, what);
+		if (!restart || program_no_restarts)
 			break;
 		/* A run as long as the longest delay forgives the past. */
 		if (up >= p->pc->backoff.max_ms)
@@ -984,5 +1041,8 @@ program_status_json(const struct program *p)
 		json_array_append_new(probes,
 		    probe_status_json(p->probes[i], 0));
 	json_object_set_new(o, "probes", probes);
+	json_object_set_new(o, "held_until", p->held_until > time(NULL) ?
+	    json_integer((json_int_t)p->held_until) : json_null());
+	json_object_set_new(o, "rules", rules_status_json(p));
 	return (o);
 }

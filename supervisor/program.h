@@ -29,6 +29,7 @@
 #define PROGRAM_FATAL		200
 
 struct logfile;
+struct rule_state;
 
 struct program {
 	TAILQ_ENTRY(program) entry;
@@ -72,11 +73,15 @@ struct program {
 	ev_io		 pidio;
 	struct probe	**probes;	/* this run's, while RUNNING */
 	size_t		 nprobes;
+	struct rule_state *rules;	/* one per configured rule */
+	size_t		 nrules;
+	time_t		 held_until;	/* rules paused by hand until */
 };
 TAILQ_HEAD(programs, program);
 
 extern struct programs	 programs;
 extern char		 program_daemon_id[16];
+extern int		 program_no_restarts;
 extern void		(*program_changed_hook)(struct program *);
 
 struct program	*program_new(struct program_config *);
@@ -88,7 +93,7 @@ void		 program_start(struct program *);
 void		 program_stop(struct program *);
 void		 program_restart(struct program *);
 void		 program_child_exited(struct program *, int);
-int		 program_note_oom(struct program *, pid_t);
+int		 program_note_oom(const char *, pid_t, int);
 void		 program_attach_output(struct program *, int, int, int, int);
 int		 program_adopt(struct program *, pid_t, unsigned long long,
 		    time_t, unsigned int);
@@ -100,6 +105,7 @@ int		 program_adopt(struct program *, pid_t, unsigned long long,
 struct program	*program_by_pid(pid_t);
 void		 program_orphan_exited(pid_t);
 void		 program_deps_changed(void);
+void		 program_sweep_dead(void);
 int		 program_signal(struct program *, int);
 json_t		*program_status_json(const struct program *);
 const char	*program_health(const struct program *);

@@ -147,18 +147,27 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 {
 	char		**env, *marker;
 	pid_t		  pid;
-	sigset_t	  all;
+	sigset_t	  all, old;
 	struct rlimit	  rl;
 	int		  i, fd, ex;
 
 	env = build_env(pc, &marker);
+	/*
+	 * Block every signal across fork: until the child has reset its
+	 * handlers, a stop signal would run chainkeeperd's (libev's) handler
+	 * in the child and be lost.  Blocked, it waits and then kills.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	switch ((pid = fork())) {
 	case -1:
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		free_argv(env);
 		return (-1);
 	case 0:
 		break;
 	default:
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		free_argv(env);
 		return (pid);
 	}
@@ -210,6 +219,8 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 	}
 	if (pc->directory != NULL && chdir(pc->directory) == -1)
 		child_fail(ex);
-	execvpe(pc->argv[0], pc->argv, env);
+	/* PATH for the lookup is the program's own (environment:). */
+	environ = env;
+	execvp(pc->argv[0], pc->argv);
 	child_fail(ex);
 }

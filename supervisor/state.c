@@ -162,6 +162,29 @@ state_run_get(const char *name, struct state_run *r)
 	return (r->pid > 0 ? 0 : -1);
 }
 
+/* Rules of a program paused by hand until a time (0: not held). */
+time_t
+state_held_until(const char *name)
+{
+	json_t	*p;
+
+	p = json_object_get(json_object_get(state, "programs"), name);
+	return ((time_t)json_integer_value(json_object_get(p, "held_until")));
+}
+
+int
+state_set_held_until(const char *name, time_t until)
+{
+	json_t	*p = state_program(name);
+
+	if (until == 0)
+		json_object_del(p, "held_until");
+	else
+		json_object_set_new(p, "held_until",
+		    json_integer((json_int_t)until));
+	return (state_save());
+}
+
 /* Write pending runtime records. */
 int
 state_flush(void)

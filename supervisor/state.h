@@ -11,6 +11,8 @@ int	state_admin_stopped(const char *);
 int	state_set_admin_stopped(const char *, int);
 int	state_save(void);
 int	state_flush(void);
+time_t	state_held_until(const char *);
+int	state_set_held_until(const char *, time_t);
 
 struct state_run {
 	pid_t			 pid;

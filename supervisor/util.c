@@ -411,3 +411,52 @@ mkdir_p(const char *path, mode_t mode)
 	free(copy);
 	return (rc);
 }
+
+/*
+ * Make a buffer valid UTF-8 in place, for JSON: every byte that does not
+ * start or continue a well-formed sequence becomes '?'.
+ */
+void
+utf8_sanitize(char *s, size_t len)
+{
+	unsigned char	*p = (unsigned char *)s, c;
+	size_t		 i = 0, n, k;
+	uint32_t	 cp;
+
+	while (i < len) {
+		c = p[i];
+		if (c < 0x80) {
+			if (c == 0)
+				p[i] = '?';
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else {
+			p[i++] = '?';
+			continue;
+		}
+		if (i + n >= len) {
+			p[i++] = '?';
+			continue;
+		}
+		cp = c & (0x3f >> n);
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				break;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (k <= n || (n == 2 && cp < 0x800) || (n == 3 &&
+		    (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			p[i++] = '?';
+			continue;
+		}
+		i += n + 1;
+	}
+}

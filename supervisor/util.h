@@ -25,5 +25,6 @@ int	 parse_utc_time(const char *, int64_t *);
 int	 set_nonblock(int);
 int	 set_cloexec(int);
 int	 mkdir_p(const char *, mode_t);
+void	 utf8_sanitize(char *, size_t);
 
 #endif

@@ -1,0 +1,283 @@
+/*
+ * The action journal, state_dir/journal.jsonl: one JSON object per line,
+ * appended, fsync'd for chain actions.  Each firing of a rule is a "fire"
+ * record; each action a "begin" record before it runs and an "end" record
+ * with its outcome.  At start-up the journal is read back: the last records
+ * are kept in memory (hold-downs and ladder windows count from them, so
+ * they hold across restarts) and every begin without an end is reported
+ * and recorded as "interrupted", never run again by itself.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+#include "util.h"
+
+#define JOURNAL_KEEP	2000		/* records kept in memory */
+#define JOURNAL_MAX	(4 * 1024 * 1024) /* bytes before compaction */
+
+static char	*journal_path;
+static int	 journal_fd = -1;
+static json_t	*recent;		/* owned array, oldest first */
+static uint64_t	 next_seq = 1;
+static off_t	 journal_size;
+
+static void
+keep(json_t *rec)
+{
+	json_array_append(recent, rec);
+	if (json_array_size(recent) > JOURNAL_KEEP)
+		json_array_remove(recent, 0);
+}
+
+/* Rewrite the file with the records kept in memory (atomically). */
+static void
+journal_compact(void)
+{
+	char	*tmp;
+	size_t	 i;
+	FILE	*f;
+	int	 fd;
+
+	xasprintf(&tmp, "%s.tmp", journal_path);
+	if ((f = fopen(tmp, "we")) == NULL) {
+		log_warn("journal: %s", tmp);
+		free(tmp);
+		return;
+	}
+	for (i = 0; i < json_array_size(recent); i++) {
+		json_dumpf(json_array_get(recent, i), f, JSON_COMPACT);
+		fputc('\n', f);
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
+	    rename(tmp, journal_path) == -1) {
+		log_warn("journal: compacting %s", journal_path);
+		unlink(tmp);
+		free(tmp);
+		return;
+	}
+	free(tmp);
+	if ((fd = open(journal_path, O_WRONLY | O_APPEND | O_CLOEXEC)) != -1) {
+		close(journal_fd);
+		journal_fd = fd;
+		journal_size = lseek(fd, 0, SEEK_END);
+	}
+}
+
+/* Read the journal back; report actions a crash interrupted. */
+int
+journal_open(const char *dir)
+{
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	json_t		*rec, *open_begins, *v;
+	json_error_t	 err;
+	const char	*key;
+	unsigned int	 lineno = 0, bad = 0;
+	char		 seqs[32];
+
+	xasprintf(&journal_path, "%s/journal.jsonl", dir);
+	recent = json_array();
+	open_begins = json_object();
+	if ((f = fopen(journal_path, "re")) != NULL) {
+		while ((n = getline(&line, &cap, f)) > 0) {
+			lineno++;
+			if ((rec = json_loadb(line, (size_t)n, 0, &err)) ==
+			    NULL || !json_is_object(rec)) {
+				/* A torn last line after a crash. */
+				bad++;
+				json_decref(rec);
+				continue;
+			}
+			if ((uint64_t)json_integer_value(json_object_get(rec,
+			    "seq")) >= next_seq)
+				next_seq = (uint64_t)json_integer_value(
+				    json_object_get(rec, "seq")) + 1;
+			key = json_string_value(json_object_get(rec, "event"));
+			if (key != NULL && strcmp(key, "begin") == 0) {
+				snprintf(seqs, sizeof(seqs), "%lld",
+				    (long long)json_integer_value(
+				    json_object_get(rec, "seq")));
+				json_object_set(open_begins, seqs, rec);
+			} else if (key != NULL && (strcmp(key, "end") == 0 ||
+			    strcmp(key, "interrupted") == 0)) {
+				snprintf(seqs, sizeof(seqs), "%lld",
+				    (long long)json_integer_value(
+				    json_object_get(rec, "of")));
+				json_object_del(open_begins, seqs);
+			}
+			keep(rec);
+			json_decref(rec);
+		}
+		free(line);
+		fclose(f);
+		if (bad > 0)
+			log_warnx("journal: %u unreadable lines in %s skipped",
+			    bad, journal_path);
+	} else if (errno != ENOENT)
+		log_warn("journal: %s", journal_path);
+	journal_fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600);
+	if (journal_fd == -1) {
+		log_warn("journal: %s", journal_path);
+		json_decref(open_begins);
+		return (-1);
+	}
+	journal_size = lseek(journal_fd, 0, SEEK_END);
+	json_object_foreach(open_begins, key, v) {
+		log_warnx("journal: %s: action %s (#%s) of rule %s began at %lld "
+		    "and never ended: it was interrupted and is NOT run again; "
+		    "check by hand", json_string_value(json_object_get(v,
+		    "program")), json_string_value(json_object_get(v,
+		    "action")), key, json_string_value(json_object_get(v,
+		    "rule")), (long long)json_integer_value(json_object_get(v,
+		    "time")));
+		journal_append(json_pack("{s:s,s:I,s:O,s:O,s:O}", "event",
+		    "interrupted", "of", (json_int_t)strtoll(key, NULL, 10),
+		    "program", json_object_get(v, "program"), "rule",
+		    json_object_get(v, "rule"), "action",
+		    json_object_get(v, "action")), 1);
+	}
+	json_decref(open_begins);
+	return (0);
+}
+
+void
+journal_close(void)
+{
+	if (journal_fd != -1)
+		close(journal_fd);
+	journal_fd = -1;
+	json_decref(recent);
+	recent = NULL;
+	free(journal_path);
+	journal_path = NULL;
+}
+
+/*
+ * Append a record (stolen) with its sequence number and time; fsync when
+ * durable.  Returns the sequence number.
+ */
+uint64_t
+journal_append(json_t *rec, int durable)
+{
+	char		*s;
+	size_t		 len;
+	uint64_t	 seq = next_seq++;
+
+	if (rec == NULL) {
+		log_warnx("journal: a record could not be built");
+		rec = json_pack("{s:s}", "event", "unrecordable");
+	}
+	json_object_set_new(rec, "seq", json_integer((json_int_t)seq));
+	if (json_object_get(rec, "time") == NULL)
+		json_object_set_new(rec, "time",
+		    json_integer((json_int_t)time(NULL)));
+	if (recent != NULL)
+		keep(rec);
+	if (journal_fd == -1) {
+		json_decref(rec);
+		return (seq);
+	}
+	s = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (s == NULL) {
+		log_warnx("journal: a record could not be encoded");
+		return (seq);
+	}
+	len = strlen(s);
+	s[len++] = '\n';	/* json_dumps left room: it ends with NUL */
+	if (write(journal_fd, s, len) != (ssize_t)len)
+		log_warn("journal: write %s", journal_path);
+	else if (durable && fdatasync(journal_fd) == -1)
+		log_warn("journal: fsync %s", journal_path);
+	free(s);
+	journal_size += (off_t)len;
+	if (journal_size > JOURNAL_MAX)
+		journal_compact();
+	return (seq);
+}
+
+/* The last max records (of one program, or all), newest last. */
+json_t *
+journal_recent(const char *program, size_t max)
+{
+	json_t	*out = json_array(), *rec;
+	size_t	 i;
+	const char *p;
+
+	if (recent == NULL)
+		return (out);
+	for (i = json_array_size(recent); i > 0; i--) {
+		rec = json_array_get(recent, i - 1);
+		p = json_string_value(json_object_get(rec, "program"));
+		if (program != NULL && (p == NULL || strcmp(p, program) != 0))
+			continue;
+		json_array_insert(out, 0, rec);
+		if (json_array_size(out) >= max)
+			break;
+	}
+	return (out);
+}
+
+static int
+rec_is_fire(json_t *rec, const char *program, const char *rule)
+{
+	const char	*e, *p, *r;
+
+	e = json_string_value(json_object_get(rec, "event"));
+	p = json_string_value(json_object_get(rec, "program"));
+	r = json_string_value(json_object_get(rec, "rule"));
+	return (e != NULL && p != NULL && r != NULL &&
+	    strcmp(e, "fire") == 0 && strcmp(p, program) == 0 &&
+	    strcmp(r, rule) == 0);
+}
+
+/* How often a rule's step fired since a time. */
+int
+journal_fires(const char *program, const char *rule, int step, time_t since)
+{
+	size_t	 i;
+	int	 n = 0;
+	json_t	*rec;
+
+	if (recent == NULL)
+		return (0);
+	for (i = json_array_size(recent); i > 0; i--) {
+		rec = json_array_get(recent, i - 1);
+		if (json_integer_value(json_object_get(rec, "time")) < since)
+			break;
+		if (rec_is_fire(rec, program, rule) &&
+		    json_integer_value(json_object_get(rec, "step")) == step)
+			n++;
+	}
+	return (n);
+}
+
+/* When a rule last fired, or 0. */
+time_t
+journal_last_fire(const char *program, const char *rule)
+{
+	size_t	 i;
+	json_t	*rec;
+
+	if (recent == NULL)
+		return (0);
+	for (i = json_array_size(recent); i > 0; i--) {
+		rec = json_array_get(recent, i - 1);
+		if (rec_is_fire(rec, program, rule))
+			return ((time_t)json_integer_value(json_object_get(rec,
+			    "time")));
+	}
+	return (0);
+}
