@@ -6,7 +6,9 @@ set -eu
 # Debian packages: build, tests, demo.
 CK_PACKAGES="build-essential autoconf automake pkg-config libev-dev
 libyaml-dev libjansson-dev libcurl4-openssl-dev libproc2-dev libcmocka-dev jq python3 procps
-util-linux passwd mandoc litecoind"
+util-linux passwd mandoc litecoind curl
+libmicrohttpd-dev prometheus influxdb chromium
+clang libclang-rt-14-dev valgrind"
 
 ck_install() {
 	missing=""

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what is missing, build, and run the whole test suite: unit and
 # integration tests, then again built with ASan and UBSan, then the man page
-# lint.  Prints "N passed, N failed" last; exits non-zero on any failure.
+# lint; then each libFuzzer harness for CK_FUZZ_SECONDS (default 10) s.
+# Prints "N passed, N failed" last; exits non-zero on any failure.
 # --quick skips the sanitizer build.
 set -eu
 cd -- "$(dirname -- "$0")"
@@ -34,6 +35,7 @@ run_check() {
 		done
 	fi
 	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL)' "$1/check.out" || true
+	grep -h ': FAIL: ' $(find "$1/tests" -name '*.log') 2>/dev/null || true
 	count "$1"
 }
 
@@ -42,17 +44,26 @@ run_check "$top"
 
 if [ "$quick" -eq 0 ]; then
 	echo "== tests (ASan + UBSan build)"
+	# A copy of the distributed tree (this tree is configured in place,
+	# so it cannot also be built out of tree); this also proves that the
+	# distribution holds every file the tests need.
 	san="$top/build-san"
-	mkdir -p "$san"
-	if [ ! -f "$san/Makefile" ]; then
-		(cd "$san" && "$top/configure" --enable-werror \
-		    --enable-sanitizers >/dev/null)
-	fi
+	rm -rf "$san"
+	make distdir distdir=build-san >/dev/null
+	(cd "$san" && ./configure --enable-werror --enable-sanitizers \
+	    >/dev/null)
 	make -C "$san" -j"$(nproc)" >/dev/null
 	export ASAN_OPTIONS=detect_leaks=1:exitcode=99
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98
 	run_check "$san"
 	unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+echo "== chaos soak (${CK_SOAK_SECONDS:-60} s; tests/soak/soak.py --seconds 600 for the long one)"
+if python3 tests/soak/soak.py --seconds "${CK_SOAK_SECONDS:-60}"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
 fi
 
 echo "== man page lint"
@@ -62,6 +73,13 @@ else
 	cat lint.out; failed=$((failed + 1))
 fi
 rm -f lint.out
+
+echo "== fuzzing (tests/fuzz/run.sh, ${CK_FUZZ_SECONDS:-10} s per target)"
+if tests/fuzz/run.sh --seconds "${CK_FUZZ_SECONDS:-10}"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -63,7 +63,9 @@ exec_parse(const json_t *o, char **err)
 	if (json_is_object(o)) {
 		cmd = json_object_get(o, "command");
 		if ((v = json_object_get(o, "timeout")) != NULL) {
-			if (!json_is_string(v) || parse_duration(
+			if (json_is_integer(v) && json_integer_value(v) > 0)
+				c->timeout_ms = json_integer_value(v) * 1000;
+			else if (!json_is_string(v) || parse_duration(
 			    json_string_value(v), &c->timeout_ms, &e) == -1) {
 				xasprintf(err, "timeout must be a duration "
 				    "such as 30s");
@@ -199,19 +201,25 @@ exec_start(struct action *a)
 	int			 fd[2], nul, i;
 	pid_t			 pid;
 	char			 pidbuf[32];
-	sigset_t		 none;
+	sigset_t		 none, all, old;
 
 	if (pipe2(fd, O_CLOEXEC) == -1) {
 		action_done(a, 0, "pipe: %s", strerror(errno));
 		return;
 	}
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)p->pid);
+	/* As in spawn.c: no signal may run our handlers in the child. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(fd[0]);
 		close(fd[1]);
 		action_done(a, 0, "fork: %s", strerror(errno));
 		return;
 	}
+	if (pid > 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == 0) {
 		setsid();
 		for (i = 1; i < NSIG; i++)

@@ -60,6 +60,19 @@ restart_poll(struct action *a)
 }
 
 static void
+restart_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct action	*a = w->data;
+
+	(void)loop;
+	(void)revents;
+	free(a->state);
+	a->state = NULL;
+	action_done(a, 0, "not RUNNING again in time (%s)",
+	    program_state_name(action_program(a)->state));
+}
+
+static void
 restart_start(struct action *a)
 {
 	struct program		*p = action_program(a);
@@ -68,6 +81,11 @@ restart_start(struct action *a)
 	rs = xcalloc(1, sizeof(*rs));
 	rs->runs = p->runs;
 	a->state = rs;
+	/* A bound: stop, start and startsecs, plus a minute. */
+	ev_timer_init(&a->timer, restart_timeout_cb, (ev_tstamp)
+	    (p->pc->stopwait_ms + p->pc->startsecs_ms + 60000) / 1000.0, 0.);
+	a->timer.data = a;
+	ev_timer_start(EV_DEFAULT, &a->timer);
 	program_restart(p);
 	restart_poll(a);
 }

@@ -12,6 +12,7 @@
 #include "action.h"
 #include "http.h"
 #include "probe.h"
+#include "secret.h"
 #include "util.h"
 
 struct rpc_cfg {
@@ -73,6 +74,11 @@ rpc_parse(const json_t *o, char **err)
 		xasprintf(err, "user and password_file go together");
 		goto fail;
 	}
+	if (c->password_file != NULL &&
+	    secret_file_check(c->password_file, err) == -1)
+		goto fail;
+	free(*err);
+	*err = NULL;
 	if (strcmp(c->version, "1.0") != 0 && strcmp(c->version, "2.0") != 0) {
 		xasprintf(err, "jsonrpc must be 1.0 or 2.0");
 		goto fail;
@@ -125,8 +131,10 @@ rpc_start(struct action *a)
 
 	memset(&o, 0, sizeof(o));
 	if (c->password_file != NULL || c->cookie != NULL) {
-		secret = probe_read_secret(c->cookie != NULL ? c->cookie :
-		    c->password_file, &err);
+		/* A cookie is the daemon's own file; a password must be
+		 * private. */
+		secret = c->cookie != NULL ? probe_read_secret(c->cookie,
+		    &err) : secret_file_read(c->password_file, &err);
 		if (secret == NULL) {
 			action_done(a, 0, "%s", err);
 			free(err);

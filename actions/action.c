@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "alert.h"
 #include "journal.h"
 #include "log.h"
 #include "probe.h"
@@ -29,6 +30,8 @@ extern const struct action_kind	action_kind_signal;
 extern const struct action_kind	action_kind_exec;
 extern const struct action_kind	action_kind_rpc;
 extern const struct action_kind	action_kind_alert;
+extern const struct action_kind	action_kind_raptoreum_revive;
+extern const struct action_kind	action_kind_bitshares_flip_key;
 
 static const struct action_kind *kinds[] = {
 	&action_kind_restart,
@@ -37,6 +40,8 @@ static const struct action_kind *kinds[] = {
 	&action_kind_exec,
 	&action_kind_rpc,
 	&action_kind_alert,
+	&action_kind_raptoreum_revive,
+	&action_kind_bitshares_flip_key,
 };
 
 int	action_dry_run;
@@ -143,6 +148,15 @@ job_free(struct job *j)
 	if (j->cur != NULL) {
 		if (!j->cur->done && j->cur->cfg->kind->cancel != NULL)
 			j->cur->cfg->kind->cancel(j->cur);
+		/* Cancelled on purpose (shutdown, reload): not interrupted. */
+		if (!j->cur->done)
+			journal_append(json_pack("{s:s,s:I,s:s,s:s,s:s,s:b,s:s}",
+			    "event", "end", "of", (json_int_t)j->cur->seq,
+			    "program", j->prog->pc->name, "rule",
+			    j->rs->rc->name, "action", j->cur->cfg->kind->name,
+			    "ok", 0, "result", "cancelled: chainkeeperd stopped "
+			    "or the program's settings changed"),
+			    j->cur->cfg->kind->chain);
 		ev_timer_stop(EV_DEFAULT, &j->cur->timer);
 		free(j->cur);
 	}
@@ -282,6 +296,9 @@ action_done(struct action *a, int ok, const char *fmt, ...)
 	    "end", "of", (json_int_t)a->seq, "program", j->prog->pc->name,
 	    "rule", j->rs->rc->name, "action", a->cfg->kind->name, "ok", ok,
 	    "result", a->result), a->cfg->kind->chain);
+	if (a->cfg->kind->chain && !action_dry_run)
+		alerts_action_outcome(j->prog, j->rs->rc->name,
+		    a->cfg->kind->name, ok, a->result);
 	if (ok)
 		log_info("%s: rule %s: %s: %s", j->prog->pc->name,
 		    j->rs->rc->name, a->cfg->kind->name, a->result);
@@ -300,16 +317,33 @@ action_done(struct action *a, int ok, const char *fmt, ...)
 	job_next(j);
 }
 
+/* Milliseconds since the epoch (the journal's clock). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 /* Fire a rule: pick the ladder step, journal, start the job. */
 static void
 rule_fire(struct program *p, struct rule_state *rs, const char *why)
 {
 	const struct rule_config *rc = rs->rc;
 	struct job	*j;
-	time_t		 now = time(NULL), last;
+	time_t		 now = time(NULL);
+	int64_t		 nms = wall_ms(), last;
 	size_t		 i;
 	int		 n;
 
+	/*
+	 * A match starts a new growth window (grew:) whether it acts or not:
+	 * growth seen while the rule could not act (running, held, in its
+	 * hold-down, ladder used up) must not fire it the moment it can.
+	 */
+	rs->grew_n = 0;
 	if (rs->job != NULL)
 		return;		/* still running its last firing */
 	if (p->held_until > now) {
@@ -317,15 +351,23 @@ rule_fire(struct program *p, struct rule_state *rs, const char *why)
 		    rc->name, (long long)p->held_until);
 		return;
 	}
+	if (journal_blocked(p->pc->name, rc->name)) {
+		if (!rs->used_up_logged)
+			log_warnx("%s: rule %s: %s, but an earlier run was "
+			    "interrupted by a crash: not acting until it is "
+			    "checked (chainkeeperctl release %s)", p->pc->name,
+			    rc->name, why, p->pc->name);
+		rs->used_up_logged = 1;
+		return;
+	}
 	last = journal_last_fire(p->pc->name, rc->name);
-	if (last != 0 && rc->hold_down_ms > 0 &&
-	    (int64_t)(now - last) * 1000 < rc->hold_down_ms)
+	if (last != 0 && rc->hold_down_ms > 0 && nms - last < rc->hold_down_ms)
 		return;
 	for (i = 0; i < rc->nsteps; i++) {
 		if (rc->steps[i].max == 0)
 			break;
 		n = journal_fires(p->pc->name, rc->name, (int)i,
-		    now - (time_t)(rc->steps[i].within_ms / 1000));
+		    nms - rc->steps[i].within_ms);
 		if (n < rc->steps[i].max)
 			break;
 	}
@@ -346,7 +388,6 @@ rule_fire(struct program *p, struct rule_state *rs, const char *why)
 	snprintf(j->why, sizeof(j->why), "%s", why);
 	rs->job = j;
 	rs->last_fire = now;
-	rs->grew_n = 0;		/* a window fires once */
 	rs->fail_n = 0;
 	j->seq = journal_append(json_pack("{s:s,s:s,s:s,s:i,s:s,s:b}",
 	    "event", "fire", "program", p->pc->name, "rule", rc->name,
@@ -408,9 +449,12 @@ rule_matches(struct rule_state *rs, const struct probe *pr, char *why,
 		    pr->reason);
 		return (n >= (size_t)rc->count);
 	case COND_HEALTH:
+		/* On the change into that health, not on every result. */
 		snprintf(why, len, "probe %s is %s: %.120s", pr->cfg->name,
 		    probe_health_name(pr->health), pr->reason);
-		return (pr->health == rc->health);
+		k = rs->last_health != pr->health;
+		rs->last_health = pr->health;
+		return (k && pr->health == rc->health);
 	case COND_VALUE:
 		if (!pr->has_value || pr->status == PROBE_TIMEOUT)
 			return (0);
@@ -457,6 +501,7 @@ rules_probe_result(struct probe *pr)
 	char		 why[200];
 	size_t		 i;
 
+	alerts_probe_result(pr);
 	for (i = 0; i < p->nrules; i++) {
 		if (p->rules[i].rc->on == RULE_ON_HUNG &&
 		    pr->health == PROBE_HUNG) {
@@ -479,6 +524,7 @@ rules_program_event(struct program *p, int ev, const char *why)
 {
 	size_t	 i;
 
+	alerts_program_event(p, ev, why);
 	for (i = 0; i < p->nrules; i++)
 		if (p->rules[i].rc->on == ev)
 			rule_fire_later(p, &p->rules[i], why);
@@ -515,7 +561,7 @@ rules_status_json(const struct program *p)
 		    "name", rs->rc->name,
 		    "last_fire", journal_last_fire(p->pc->name,
 		    rs->rc->name) != 0 ? json_integer((json_int_t)
-		    journal_last_fire(p->pc->name, rs->rc->name)) :
+		    journal_last_fire(p->pc->name, rs->rc->name) / 1000) :
 		    json_null(),
 		    "running", rs->job != NULL));
 	}

@@ -86,6 +86,7 @@ struct rule_state {
 	size_t		 grew_cap;
 	struct job	*job;		/* running, or NULL */
 	int		 used_up_logged;	/* "ladder used up" said once */
+	int		 last_health;	/* COND_HEALTH: seen last time */
 };
 
 struct job {

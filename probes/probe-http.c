@@ -270,7 +270,8 @@ http_run(struct probe *p)
 	memset(&o, 0, sizeof(o));
 	o.method = c->method;
 	o.body = c->body;
-	o.timeout_ms = (long)p->cfg->timeout_ms;
+	/* The probe's own timer must win, so that a hang is a timeout. */
+	o.timeout_ms = (long)p->cfg->timeout_ms + 1000;
 	o.max_body = (size_t)c->max_body;
 	if (c->password_file != NULL) {
 		if ((pw = probe_read_secret(c->password_file, &err)) == NULL) {

@@ -26,10 +26,24 @@
 
 extern const struct probe_kind	probe_kind_http;
 extern const struct probe_kind	probe_kind_tcp;
+extern const struct probe_kind	probe_kind_bitcoin_rpc;
+extern const struct probe_kind	probe_kind_nodeos;
+extern const struct probe_kind	probe_kind_bitshares_witness;
+extern const struct probe_kind	probe_kind_peers;
+extern const struct probe_kind	probe_kind_procstat;
+extern const struct probe_kind	probe_kind_oom;
+extern const struct probe_kind	probe_kind_log_match;
 
 static const struct probe_kind *kinds[] = {
 	&probe_kind_http,
 	&probe_kind_tcp,
+	&probe_kind_bitcoin_rpc,
+	&probe_kind_nodeos,
+	&probe_kind_bitshares_witness,
+	&probe_kind_peers,
+	&probe_kind_procstat,
+	&probe_kind_oom,
+	&probe_kind_log_match,
 };
 
 void	(*probe_changed_hook)(struct probe *);
@@ -267,6 +281,7 @@ probe_done(struct probe *p, int status, const double *value, json_t *detail,
     const char *fmt, ...)
 {
 	va_list	 ap;
+	char	*c;
 
 	if (!p->running) {
 		json_decref(detail);
@@ -284,6 +299,9 @@ probe_done(struct probe *p, int status, const double *value, json_t *detail,
 		vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
 		va_end(ap);
 		utf8_sanitize(p->reason, strlen(p->reason));
+		for (c = p->reason; *c != '\0'; c++)	/* one line */
+			if ((unsigned char)*c < 0x20)
+				*c = ' ';
 	}
 	if (p->in_run) {
 		p->finished_early = 1;

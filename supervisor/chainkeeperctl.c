@@ -47,6 +47,9 @@ usage(void)
 	    "  probes name ... | all\n"
 	    "  hold name ... duration | release name ...\n"
 	    "  history [-n count] [name]\n"
+	    "  alerts [-n count] | alerts test [-m message] [sink ...] | "
+	    "alerts summary\n"
+	    "  failover name [pause | auto | handback | resume]\n"
 	    "  tail [-f] [-c bytes] name [stdout|stderr]\n"
 	    "  reload | reexec | shutdown | version\n");
 	exit(EXIT_USAGE);
@@ -306,6 +309,11 @@ print_history(json_t *arr)
 			    json_is_true(json_object_get(r, "ok")) ? "ok" :
 			    "FAILED", json_string_value(json_object_get(r,
 			    "result")));
+		else if (ev != NULL && strcmp(ev, "progress") == 0)
+			printf(" %s (#%lld): %s", json_string_value(
+			    json_object_get(r, "action")), (long long)
+			    json_integer_value(json_object_get(r, "of")),
+			    json_string_value(json_object_get(r, "result")));
 		else if (ev != NULL && strcmp(ev, "interrupted") == 0)
 			printf(" %s (#%lld) was interrupted by a crash and NOT "
 			    "run again", json_string_value(json_object_get(r,
@@ -314,6 +322,118 @@ print_history(json_t *arr)
 		if (json_is_true(json_object_get(r, "dry_run")))
 			printf(" [dry run]");
 		putchar('\n');
+	}
+}
+
+/* A time (JSON seconds) as "2006-01-02 15:04:05", or short "15:04:05". */
+static void
+clock_text(json_t *v, int short_form, char *buf, size_t len)
+{
+	time_t		 t = (time_t)json_integer_value(v);
+	struct tm	 tm;
+	size_t		 n;
+
+	localtime_r(&t, &tm);
+	if (short_form)
+		n = strftime(buf, len, "%H:%M:%S", &tm);
+	else
+		n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	if (n == 0)
+		buf[0] = '\0';
+}
+
+/* alerts: each alert with its deliveries, then the sinks. */
+static void
+print_alerts(json_t *res)
+{
+	json_t		*a, *d, *s, *v;
+	size_t		 i, j;
+	char		 when[32], next[32];
+	const char	*st, *err;
+
+	if (json_is_integer(json_object_get(res, "id"))) {
+		printf("alert #%lld queued\n", (long long)json_integer_value(
+		    json_object_get(res, "id")));
+		return;
+	}
+	json_array_foreach(json_object_get(res, "alerts"), i, a) {
+		clock_text(json_object_get(a, "time"), 0, when,
+		    sizeof(when));
+		printf("#%lld %s %s%s%s%s\n", (long long)json_integer_value(
+		    json_object_get(a, "id")), when, json_string_value(
+		    json_object_get(a, "title")), json_is_true(json_object_get(a,
+		    "suppressed")) ? " (suppressed: a repeat within the "
+		    "throttle)" : "", json_integer_value(json_object_get(a,
+		    "carried")) > 0 ? " (with repeats)" : "",
+		    json_array_size(json_object_get(a, "deliveries")) == 0 &&
+		    !json_is_true(json_object_get(a, "suppressed")) ?
+		    " (no sink)" : "");
+		printf("    %s\n", json_string_value(json_object_get(a,
+		    "message")));
+		json_array_foreach(json_object_get(a, "deliveries"), j, d) {
+			st = json_string_value(json_object_get(d, "state"));
+			err = json_string_value(json_object_get(d, "error"));
+			printf("    %s: %s", json_string_value(json_object_get(d,
+			    "sink")), st);
+			if ((v = json_object_get(d, "done")) != NULL &&
+			    json_is_integer(v)) {
+				clock_text(v, 1, next, sizeof(next));
+				printf(" at %s", next);
+			}
+			if (json_integer_value(json_object_get(d,
+			    "attempts")) > 0)
+				printf(" (%lld attempt%s", (long long)
+				    json_integer_value(json_object_get(d,
+				    "attempts")), json_integer_value(
+				    json_object_get(d, "attempts")) == 1 ? "" :
+				    "s");
+			if (json_integer_value(json_object_get(d,
+			    "attempts")) > 0 && json_is_integer(
+			    json_object_get(d, "next_try"))) {
+				clock_text(json_object_get(d, "next_try"),
+				    1, next, sizeof(next));
+				printf(", next try %s", next);
+			}
+			if (json_integer_value(json_object_get(d,
+			    "attempts")) > 0)
+				putchar(')');
+			if (err != NULL && *err != '\0' && strcmp(st, "sent") !=
+			    0)
+				printf(": %s", err);
+			putchar('\n');
+		}
+	}
+	if (json_array_size(json_object_get(res, "sinks")) > 0)
+		printf("sinks:\n");
+	json_array_foreach(json_object_get(res, "sinks"), i, s) {
+		printf("  %s (%s): %s, %lld queued, %lld sent, %lld failed",
+		    json_string_value(json_object_get(s, "name")),
+		    json_string_value(json_object_get(s, "kind")),
+		    json_string_value(json_object_get(s, "state")),
+		    (long long)json_integer_value(json_object_get(s, "queued")),
+		    (long long)json_integer_value(json_object_get(s, "sent")),
+		    (long long)json_integer_value(json_object_get(s,
+		    "failed")));
+		if (json_is_integer(json_object_get(s, "next_try"))) {
+			clock_text(json_object_get(s, "next_try"), 1,
+			    next, sizeof(next));
+			printf(", next try %s", next);
+		}
+		err = json_string_value(json_object_get(s, "error"));
+		if (err != NULL && *err != '\0')
+			printf(": %s", err);
+		putchar('\n');
+	}
+	if (json_array_size(json_object_get(res, "open")) > 0)
+		printf("open incidents:\n");
+	json_array_foreach(json_object_get(res, "open"), i, s) {
+		clock_text(json_object_get(s, "since"), 0, when,
+		    sizeof(when));
+		printf("  %s %s%s%s since %s\n", json_string_value(
+		    json_object_get(s, "program")), json_string_value(
+		    json_object_get(s, "event")), *json_string_value(
+		    json_object_get(s, "rule")) != '\0' ? " " : "",
+		    json_string_value(json_object_get(s, "rule")), when);
 	}
 }
 
@@ -378,7 +498,12 @@ main(int argc, char *argv[])
 			bytes = strtol(argv[++i], &end, 10);
 			if (*end != '\0' || bytes < 0)
 				usage();
-		} else if (strcmp(cmd, "history") == 0 &&
+		} else if (strcmp(cmd, "alerts") == 0 &&
+		    strcmp(argv[i], "-m") == 0 && i + 1 < argc) {
+			json_object_set_new(req, "message",
+			    json_string(argv[++i]));
+		} else if ((strcmp(cmd, "history") == 0 ||
+		    strcmp(cmd, "alerts") == 0) &&
 		    strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
 			bytes = strtol(argv[++i], &end, 10);
 			if (*end != '\0' || bytes < 1)
@@ -434,6 +559,8 @@ main(int argc, char *argv[])
 		print_probes(res);
 	else if (strcmp(cmd, "history") == 0)
 		print_history(res);
+	else if (strcmp(cmd, "alerts") == 0)
+		print_alerts(res);
 	else if (strcmp(cmd, "hold") == 0) {
 		json_array_foreach(res, i, args)
 			printf("%s: rules held\n", json_string_value(
@@ -469,6 +596,16 @@ main(int argc, char *argv[])
 		    "unchanged")));
 	else if (strcmp(cmd, "shutdown") == 0)
 		printf("chainkeeperd is shutting down\n");
+	else if (strcmp(cmd, "failover") == 0 && json_is_object(res)) {
+		printf("%s %s of %s: %s\n", argv[1],
+		    json_string_value(json_object_get(res, "role")),
+		    json_string_value(json_object_get(res, "producer")),
+		    json_is_string(json_object_get(res, "state")) ?
+		    json_string_value(json_object_get(res, "state")) :
+		    "not running");
+		json_dumpf(res, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
 	else if (strcmp(cmd, "reexec") == 0)
 		printf("chainkeeperd is re-executing\n");
 	if (!json_is_true(json_object_get(r, "ok")))

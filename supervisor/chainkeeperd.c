@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "action.h"
+#include "alert.h"
 #include "chainkeeperd.h"
 #include "config.h"
 #include "control.h"
@@ -36,6 +37,8 @@
 #include "journal.h"
 #include "log.h"
 #include "logpipe.h"
+#include "metrics.h"
+#include "probe-oom.h"
 #include "program.h"
 #include "proctree.h"
 #include "spawn.h"
@@ -94,7 +97,7 @@ sd_notify(const char *msg)
 static void
 program_changed(struct program *p)
 {
-	(void)p;
+	alerts_program_changed(p);
 	dirty = 1;
 }
 
@@ -337,6 +340,8 @@ daemon_reload(char **errors)
 	ncfg->control_mode = cur_config->control_mode;
 	config_free(cur_config);
 	cur_config = ncfg;
+	metrics_reload(cur_config);
+	alerts_configure(&cur_config->alerts);
 	autostart_all();
 	log_info("reload: %zu added, %zu changed, %zu removed, %zu unchanged",
 	    json_array_size(added), json_array_size(changed),
@@ -385,7 +390,7 @@ daemon_reexec(void)
 	struct program	*p;
 	json_t		*j, *progs, *o;
 	struct rlimit	 rl;
-	char		*s, *argv[6];
+	char		*s, *argv[8];
 	int		 argc = 0;
 
 	j = json_object();
@@ -424,6 +429,8 @@ daemon_reexec(void)
 	argv[argc++] = cur_config->path;
 	if (verbose)
 		argv[argc++] = "-v";
+	if (action_dry_run)
+		argv[argc++] = "--dry-run";
 	argv[argc] = NULL;
 	log_info("re-executing %s", exe_path);
 	execv(exe_path, argv);
@@ -771,7 +778,7 @@ main(int argc, char *argv[])
 	    -1) {
 		switch (ch) {
 		case 'D':
-			action_dry_run = 1;
+			action_dry_run = journal_dry_run = 1;
 			break;
 		case 'c':
 			path = optarg;
@@ -886,6 +893,8 @@ main(int argc, char *argv[])
 	program_changed_hook = program_changed;
 	probe_changed_hook = rules_probe_result;
 	journal_open(cur_config->state_dir);
+	alerts_start(cur_config->state_dir, &cur_config->alerts);
+	probe_oom_note_hook = program_note_oom;
 
 	if (control_listen(cur_config) == -1)
 		return (1);
@@ -895,6 +904,7 @@ main(int argc, char *argv[])
 	adopt_running();
 	hold_pipes();
 	autostart_all();
+	metrics_start(cur_config);
 	/* A child that died while nothing watched (reexec) is reaped now. */
 	ev_feed_signal(SIGCHLD);
 	log_info("chainkeeperd %s ready: %s, socket %s", PACKAGE_VERSION,
@@ -910,6 +920,9 @@ main(int argc, char *argv[])
 	program_sweep_dead();
 	log_info("all programs stopped; exiting");
 	control_close();
+	metrics_stop();
+	alerts_flush(5000);
+	alerts_stop();
 	while ((p = TAILQ_FIRST(&programs)) != NULL)
 		program_free(p);
 	fdhold_stop();

@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,8 +26,11 @@
 
 #include <yaml.h>
 
+#include "alert.h"
 #include "config.h"
+#include "failover-eos.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 struct cfgctx {
@@ -36,7 +40,14 @@ struct cfgctx {
 	char		*errors;	/* collected messages, one per line */
 	size_t		 errlen;
 	int		 nerrors;
+	/* yaml_json(): aliases may loop or multiply (billion laughs). */
+	int		 json_depth;
+	size_t		 json_nodes;
+	int		 json_bad;
 };
+
+#define YAML_JSON_MAX_DEPTH	64
+#define YAML_JSON_MAX_NODES	1000000
 
 struct program_key {
 	const char	*name;
@@ -730,9 +741,19 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 	long long		 ll;
 	double			 d;
 
+	if (ctx->json_bad)
+		return (json_null());
+	if (ctx->json_depth >= YAML_JSON_MAX_DEPTH ||
+	    ++ctx->json_nodes > YAML_JSON_MAX_NODES) {
+		cfg_error(ctx, n, "nested too deeply or too large (a recursive "
+		    "alias?)");
+		ctx->json_bad = 1;
+		return (json_null());
+	}
 	switch (n->type) {
 	case YAML_MAPPING_NODE:
 		o = json_object();
+		ctx->json_depth++;
 		for (p = n->data.mapping.pairs.start;
 		    p < n->data.mapping.pairs.top; p++) {
 			k = node_get(ctx, p->key);
@@ -741,13 +762,16 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 			json_object_set_new(o, (char *)k->data.scalar.value,
 			    yaml_json(ctx, node_get(ctx, p->value)));
 		}
+		ctx->json_depth--;
 		return (o);
 	case YAML_SEQUENCE_NODE:
 		o = json_array();
+		ctx->json_depth++;
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++)
 			json_array_append_new(o, yaml_json(ctx,
 			    node_get(ctx, *it)));
+		ctx->json_depth--;
 		return (o);
 	default:
 		break;
@@ -766,7 +790,8 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 	if (*v != '\0' && *end == '\0' && errno == 0)
 		return (json_integer(ll));
 	d = strtod(v, &end);
-	if (*v != '\0' && *end == '\0' && errno == 0)
+	/* JSON has no nan or inf: those stay strings. */
+	if (*v != '\0' && *end == '\0' && errno == 0 && isfinite(d))
 		return (json_real(d));
 	return (json_string(v));
 }
@@ -1285,6 +1310,28 @@ pk_rules(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 		parse_rule(ctx, node_get(ctx, *it), pc);
 }
 
+static void
+pk_eos_failover(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
+{
+	const char	*bad = NULL;
+	char		*err = NULL;
+	json_t		*params;
+
+	params = yaml_json(ctx, n);
+	if (pc->eos_failover != NULL)
+		eosfo_free_config(pc->eos_failover);
+	json_decref(pc->eos_failover_params);
+	pc->eos_failover_params = NULL;
+	if ((pc->eos_failover = eosfo_parse(params, &bad, &err)) == NULL) {
+		cfg_error(ctx, map_key_node(ctx, n, bad), "eos_failover: %s",
+		    err != NULL ? err : "invalid");
+		free(err);
+		json_decref(params);
+		return;
+	}
+	pc->eos_failover_params = params;
+}
+
 static const struct program_key program_keys[] = {
 	{ "command", pk_command },
 	{ "directory", pk_directory },
@@ -1313,6 +1360,7 @@ static const struct program_key program_keys[] = {
 	{ "limits", pk_limits },
 	{ "probes", pk_probes },
 	{ "rules", pk_rules },
+	{ "eos_failover", pk_eos_failover },
 };
 
 /* A program with supervisord's defaults. */
@@ -1375,6 +1423,9 @@ config_program_free(struct program_config *pc)
 	for (i = 0; i < pc->nrules; i++)
 		rule_config_free(pc->rules[i]);
 	free(pc->rules);
+	if (pc->eos_failover != NULL)
+		eosfo_free_config(pc->eos_failover);
+	json_decref(pc->eos_failover_params);
 	free(pc);
 }
 
@@ -1538,6 +1589,96 @@ parse_log(struct cfgctx *ctx, yaml_node_t *n)
 	}
 }
 
+/* metrics: checked by metrics.c as JSON; an error names a dotted key. */
+static void
+parse_metrics(struct cfgctx *ctx, yaml_node_t *n)
+{
+	yaml_node_t	*at = n;
+	const char	*bad = NULL;
+	char		*err = NULL, *path, *s, *dot;
+	json_t		*j;
+
+	j = yaml_json(ctx, n);
+	metrics_config_free(ctx->cfg->metrics);
+	if ((ctx->cfg->metrics = metrics_config_parse(j, &bad, &err)) == NULL) {
+		path = bad != NULL ? xstrdup(bad) : NULL;
+		for (s = path; s != NULL && *s != '\0'; s = dot) {
+			if ((dot = strchr(s, '.')) != NULL)
+				*dot++ = '\0';
+			at = map_key_node(ctx, at, s);
+			if (dot == NULL)
+				break;
+		}
+		cfg_error(ctx, at, "metrics: %s", err != NULL ? err :
+		    "invalid");
+		free(path);
+		free(err);
+	} else {
+		ctx->cfg->metrics->line = (int)n->start_mark.line + 1;
+		ctx->cfg->metrics->col = (int)n->start_mark.column + 1;
+	}
+	json_decref(j);
+}
+
+/* The node at a path ("sinks/wecom/key_file", "routes/0") under n. */
+static yaml_node_t *
+node_at_path(struct cfgctx *ctx, yaml_node_t *n, const char *path)
+{
+	char		*copy, *s, *slash, *end;
+	yaml_node_item_t *it;
+	unsigned long	 i;
+
+	copy = xstrdup(path);
+	for (s = copy; *s != '\0'; s = slash) {
+		if ((slash = strchr(s, '/')) != NULL)
+			*slash++ = '\0';
+		if (n->type == YAML_SEQUENCE_NODE) {
+			i = strtoul(s, &end, 10);
+			it = n->data.sequence.items.start + i;
+			if (*end != '\0' || it >= n->data.sequence.items.top)
+				break;
+			n = node_get(ctx, *it);
+		} else if (n->type == YAML_MAPPING_NODE &&
+		    map_key_node(ctx, n, s) != n)
+			n = map_key_node(ctx, n, s);
+		else
+			break;
+		if (slash == NULL)
+			break;
+	}
+	free(copy);
+	return (n);
+}
+
+struct alerts_errctx {
+	struct cfgctx	*ctx;
+	yaml_node_t	*root;
+};
+
+static void
+alerts_error_cb(void *arg, const char *path, const char *msg)
+{
+	struct alerts_errctx	*ec = arg;
+
+	cfg_error(ec->ctx, node_at_path(ec->ctx, ec->root, path), "alerts: %s",
+	    msg);
+}
+
+/* alerts: checked by actions/alert-config.c, errors with their paths. */
+static void
+parse_alerts(struct cfgctx *ctx, yaml_node_t *n)
+{
+	struct alerts_errctx	 ec;
+	json_t			*j;
+
+	ec.ctx = ctx;
+	ec.root = n;
+	j = yaml_json(ctx, n);
+	alerts_config_free(ctx->cfg->alerts);
+	ctx->cfg->alerts = alerts_config_parse(j, alerts_error_cb, &ec);
+	json_decref(j);
+}
+
 static int	load_file(struct cfgctx *, const char *, int);
 
 /* include: a glob or a list of globs, relative to the main file's folder. */
@@ -1610,6 +1751,10 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 			parse_control(ctx, v);
 		else if (strcmp(ks, "log") == 0)
 			parse_log(ctx, v);
+		else if (strcmp(ks, "metrics") == 0)
+			parse_metrics(ctx, v);
+		else if (strcmp(ks, "alerts") == 0)
+			parse_alerts(ctx, v);
 		else if (strcmp(ks, "include") == 0)
 			inc = v;
 		else if (strcmp(ks, "state_dir") == 0) {
@@ -1845,6 +1990,20 @@ validate(struct cfgctx *ctx)
 		}
 	}
 	free(mark);
+	if (cfg->metrics != NULL &&
+	    (msg = metrics_config_check(cfg->metrics, cfg)) != NULL) {
+		yaml_node_t	 at;
+
+		memset(&at, 0, sizeof(at));
+		at.start_mark.line = (size_t)cfg->metrics->line - 1;
+		at.start_mark.column = (size_t)cfg->metrics->col - 1;
+		ctx->file = cfg->path;
+		for (j = 0; msg[j] != '\0'; j += i + (msg[j + i] != '\0')) {
+			i = strcspn(msg + j, "\n");
+			cfg_error(ctx, &at, "%.*s", (int)i, msg + j);
+		}
+		free(msg);
+	}
 }
 
 /*
@@ -1894,6 +2053,8 @@ config_free(struct config *cfg)
 	free(cfg->log_file);
 	free(cfg->control_socket);
 	free(cfg->control_group);
+	metrics_config_free(cfg->metrics);
+	alerts_config_free(cfg->alerts);
 	free(cfg);
 }
 
@@ -2099,6 +2260,8 @@ config_program_json(const struct program_config *pc, int redact)
 	}
 	json_object_set_new(o, "probes", probes);
 	json_object_set_new(o, "rules", rules_json(pc));
+	if (pc->eos_failover_params != NULL)
+		json_object_set(o, "eos_failover", pc->eos_failover_params);
 	return (o);
 }
 
@@ -2122,6 +2285,12 @@ config_json(const struct config *cfg, int redact)
 	    "control", "socket", cfg->control_socket, "mode", mode,
 	    "group", cfg->control_group);
 	json_object_set_new(o, "programs", progs);
+	if (cfg->metrics != NULL)
+		json_object_set_new(o, "metrics",
+		    metrics_config_json(cfg->metrics, redact));
+	if (cfg->alerts != NULL)
+		json_object_set_new(o, "alerts",
+		    alerts_config_json(cfg->alerts, redact));
 	return (o);
 }
 

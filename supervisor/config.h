@@ -11,6 +11,9 @@
 #include "action.h"
 #include "probe.h"
 
+struct metrics_config;
+struct alerts_config;
+
 #define AUTORESTART_FALSE	0
 #define AUTORESTART_TRUE	1
 #define AUTORESTART_UNEXPECTED	2
@@ -70,6 +73,8 @@ struct program_config {
 	size_t		 nprobes;
 	struct rule_config **rules;
 	size_t		 nrules;
+	void		*eos_failover;	/* parsed by failover-eos.c */
+	json_t		*eos_failover_params;
 };
 
 struct config {
@@ -83,6 +88,8 @@ struct config {
 	gid_t		 control_gid;
 	struct program_config **programs;
 	size_t		 nprograms;
+	struct metrics_config *metrics;	/* metrics: section, or NULL */
+	struct alerts_config *alerts;	/* alerts: section, or NULL */
 };
 
 struct config	*config_load(const char *, char **);

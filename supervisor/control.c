@@ -28,8 +28,10 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "alert.h"
 #include "chainkeeperd.h"
 #include "control.h"
+#include "failover-eos.h"
 #include "journal.h"
 #include "log.h"
 #include "logpipe.h"
@@ -679,6 +681,9 @@ cmd_release(struct client *c, json_t *req, json_t *args)
 			log_info("%s: rules released", v[i]->pc->name);
 		v[i]->held_until = 0;
 		state_set_held_until(v[i]->pc->name, 0);
+		/* Also acknowledges actions a crash interrupted. */
+		journal_append(json_pack("{s:s,s:s}", "event", "ack",
+		    "program", v[i]->pc->name), 1);
 		json_array_append_new(arr, json_pack("{s:s}", "name",
 		    v[i]->pc->name));
 	}
@@ -704,7 +709,81 @@ cmd_history(struct client *c, json_t *req, json_t *args)
 	reply_ok(c, journal_recent(name, (size_t)max));
 }
 
+/* failover NAME [pause|auto|handback|resume]: EOS producer failover. */
+static void
+cmd_failover(struct client *c, json_t *req, json_t *args)
+{
+	struct program	*p;
+	const char	*name, *sub;
+	char		*err;
+
+	(void)req;
+	name = json_string_value(json_array_get(args, 0));
+	sub = json_string_value(json_array_get(args, 1));
+	if (name == NULL || (p = program_find(name)) == NULL || p->removed) {
+		reply_error(c, "unknown", "no such program: %s",
+		    name != NULL ? name : "(none)");
+		return;
+	}
+	if (p->pc->eos_failover == NULL) {
+		reply_error(c, "usage", "%s has no eos_failover", name);
+		return;
+	}
+	if (sub != NULL && eosfo_command(p, sub, &err) == -1) {
+		reply_error(c, "usage", "%s", err);
+		free(err);
+		return;
+	}
+	reply_ok(c, eosfo_status_json(p));
+}
+
+/*
+ * alerts [-n N]: recent alerts and their delivery per sink; alerts test
+ * [SINK...] sends a test alert, alerts summary the daily summary now.
+ */
+static void
+cmd_alerts(struct client *c, json_t *req, json_t *args)
+{
+	const char	*sub = json_string_value(json_array_get(args, 0));
+	const char	*msg = json_string_value(json_object_get(req, "message"));
+	json_int_t	 max = 20;
+	json_t		*names;
+	char		*err;
+	size_t		 i;
+	int		 id;
+
+	if (sub == NULL) {
+		if (json_is_integer(json_object_get(req, "count")))
+			max = json_integer_value(json_object_get(req, "count"));
+		if (max < 1 || max > 1000)
+			max = 1000;
+		reply_ok(c, alerts_status_json((size_t)max));
+		return;
+	}
+	if (strcmp(sub, "test") == 0) {
+		names = json_array();
+		for (i = 1; i < json_array_size(args); i++)
+			json_array_append(names, json_array_get(args, i));
+		id = alerts_send_test(msg, names, &err);
+		json_decref(names);
+	} else if (strcmp(sub, "summary") == 0 && json_array_size(args) == 1)
+		id = alerts_send_summary(&err);
+	else {
+		reply_error(c, "usage", "usage: alerts [-n count] | alerts test "
+		    "[sink...] | alerts summary");
+		return;
+	}
+	if (id == -1) {
+		reply_error(c, "failed", "%s", err);
+		free(err);
+		return;
+	}
+	reply_ok(c, json_pack("{s:i}", "id", id));
+}
+
 static const struct command commands[] = {
+	{ "alerts", 0, -1, cmd_alerts },
+	{ "failover", 1, 2, cmd_failover },
 	{ "hold", 2, -1, cmd_hold },
 	{ "release", 1, -1, cmd_release },
 	{ "history", 0, 1, cmd_history },
@@ -722,45 +801,53 @@ static const struct command commands[] = {
 	{ "version", 0, 0, cmd_version },
 };
 
-/* Parse and run one request line. */
-static void
-client_request(struct client *c, const char *line, size_t len)
+/*
+ * Parse and check one request line: a JSON object speaking our protocol
+ * version, with a known "cmd" and an "args" array of that command's arity.
+ * Returns the command's index in the command table and sets *reqp and
+ * *argsp (new references) and *cmdp (into *reqp); or returns -1 with *codep
+ * (static) and *errp (allocated) set.  Pure: no I/O, no state.
+ */
+int
+control_parse(const char *line, size_t len, json_t **reqp, const char **cmdp,
+    json_t **argsp, const char **codep, char **errp)
 {
 	json_t		*req, *args, *v;
 	json_error_t	 err;
 	const char	*cmd;
 	size_t		 i, nargs;
 
-	if (c->op != OP_NONE || c->follow != NULL) {
-		reply_error(c, "busy", "one request at a time per connection");
-		return;
-	}
+	*reqp = *argsp = NULL;
+	*cmdp = NULL;
+	*codep = "protocol";
+	*errp = NULL;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
 	if (req == NULL || !json_is_object(req)) {
-		reply_error(c, "protocol", "request is not a JSON object: %s",
+		xasprintf(errp, "request is not a JSON object: %s",
 		    req == NULL ? err.text : "wrong type");
 		json_decref(req);
-		return;
+		return (-1);
 	}
 	v = json_object_get(req, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != CONTROL_PROTOCOL) {
-		reply_error(c, "protocol", "protocol version %s not supported "
+		xasprintf(errp, "protocol version %s not supported "
 		    "(this chainkeeperd speaks %d)", json_is_integer(v) ?
 		    "given" : "missing", CONTROL_PROTOCOL);
 		json_decref(req);
-		return;
+		return (-1);
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
 	args = json_object_get(req, "args");
 	if (args == NULL)
 		args = json_array();
 	else if (!json_is_array(args)) {
-		reply_error(c, "protocol", "args must be an array");
+		xasprintf(errp, "args must be an array");
 		json_decref(req);
-		return;
+		return (-1);
 	} else
 		json_incref(args);
 	nargs = json_array_size(args);
+	*codep = "usage";
 	for (i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]);
 	    i++) {
 		if (strcmp(cmd, commands[i].name) != 0)
@@ -768,19 +855,44 @@ client_request(struct client *c, const char *line, size_t len)
 		if ((int)nargs < commands[i].min_args ||
 		    (commands[i].max_args != -1 &&
 		    (int)nargs > commands[i].max_args))
-			reply_error(c, "usage", "%s: wrong number of "
-			    "arguments", cmd);
-		else {
-			log_debug("control: pid %ld uid %ld: %s", (long)c->pid,
-			    (long)c->uid, cmd);
-			commands[i].fn(c, req, args);
-		}
-		json_decref(args);
-		json_decref(req);
+			break;
+		*reqp = req;
+		*cmdp = cmd;
+		*argsp = args;
+		return ((int)i);
+	}
+	if (cmd != NULL && i < sizeof(commands) / sizeof(commands[0]))
+		xasprintf(errp, "%s: wrong number of arguments", cmd);
+	else
+		xasprintf(errp, "unknown command: %s",
+		    cmd != NULL ? cmd : "(none)");
+	json_decref(args);
+	json_decref(req);
+	return (-1);
+}
+
+/* Parse and run one request line. */
+static void
+client_request(struct client *c, const char *line, size_t len)
+{
+	json_t		*req, *args;
+	const char	*cmd, *code;
+	char		*err;
+	int		 i;
+
+	if (c->op != OP_NONE || c->follow != NULL) {
+		reply_error(c, "busy", "one request at a time per connection");
 		return;
 	}
-	reply_error(c, "usage", "unknown command: %s",
-	    cmd != NULL ? cmd : "(none)");
+	if ((i = control_parse(line, len, &req, &cmd, &args, &code,
+	    &err)) == -1) {
+		reply_error(c, code, "%s", err);
+		free(err);
+		return;
+	}
+	log_debug("control: pid %ld uid %ld: %s", (long)c->pid, (long)c->uid,
+	    cmd);
+	commands[i].fn(c, req, args);
 	json_decref(args);
 	json_decref(req);
 }

@@ -12,5 +12,7 @@ int	control_listen(const struct config *);
 void	control_close(void);
 void	control_evaluate(void);
 int	control_pending(void);
+int	control_parse(const char *, size_t, json_t **, const char **,
+	    json_t **, const char **, char **);
 
 #endif

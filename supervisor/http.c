@@ -240,9 +240,10 @@ http_request(const char *url, const struct http_opts *o, http_done_cb cb,
 		curl_easy_setopt(r->easy, CURLOPT_USERPWD, o->userpwd);
 	}
 	if (o->body != NULL) {
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, o->body);
+		/* Copied: callers free the body once the request is made. */
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE,
 		    (long)strlen(o->body));
+		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, o->body);
 	}
 	if (o->method != NULL)
 		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, o->method);

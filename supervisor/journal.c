@@ -174,15 +174,20 @@ journal_append(json_t *rec, int durable)
 	char		*s;
 	size_t		 len;
 	uint64_t	 seq = next_seq++;
+	struct timespec	 ts;
 
 	if (rec == NULL) {
 		log_warnx("journal: a record could not be built");
 		rec = json_pack("{s:s}", "event", "unrecordable");
 	}
 	json_object_set_new(rec, "seq", json_integer((json_int_t)seq));
-	if (json_object_get(rec, "time") == NULL)
+	if (json_object_get(rec, "time") == NULL) {
+		clock_gettime(CLOCK_REALTIME, &ts);
 		json_object_set_new(rec, "time",
-		    json_integer((json_int_t)time(NULL)));
+		    json_integer((json_int_t)ts.tv_sec));
+		json_object_set_new(rec, "ms", json_integer((json_int_t)
+		    ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+	}
 	if (recent != NULL)
 		keep(rec);
 	if (journal_fd == -1) {
@@ -230,11 +235,16 @@ journal_recent(const char *program, size_t max)
 	return (out);
 }
 
+/* Whether chainkeeperd runs with --dry-run: its firings count apart. */
+int	journal_dry_run;
+
 static int
 rec_is_fire(json_t *rec, const char *program, const char *rule)
 {
 	const char	*e, *p, *r;
 
+	if (json_is_true(json_object_get(rec, "dry_run")) != journal_dry_run)
+		return (0);
 	e = json_string_value(json_object_get(rec, "event"));
 	p = json_string_value(json_object_get(rec, "program"));
 	r = json_string_value(json_object_get(rec, "rule"));
@@ -243,9 +253,20 @@ rec_is_fire(json_t *rec, const char *program, const char *rule)
 	    strcmp(r, rule) == 0);
 }
 
-/* How often a rule's step fired since a time. */
+/* A record's time in ms since the epoch (older records: seconds). */
+static int64_t
+rec_ms(json_t *rec)
+{
+	json_t	*ms = json_object_get(rec, "ms");
+
+	if (json_is_integer(ms))
+		return (json_integer_value(ms));
+	return (json_integer_value(json_object_get(rec, "time")) * 1000);
+}
+
+/* How often a rule's step fired since a time (ms since the epoch). */
 int
-journal_fires(const char *program, const char *rule, int step, time_t since)
+journal_fires(const char *program, const char *rule, int step, int64_t since)
 {
 	size_t	 i;
 	int	 n = 0;
@@ -255,7 +276,7 @@ journal_fires(const char *program, const char *rule, int step, time_t since)
 		return (0);
 	for (i = json_array_size(recent); i > 0; i--) {
 		rec = json_array_get(recent, i - 1);
-		if (json_integer_value(json_object_get(rec, "time")) < since)
+		if (rec_ms(rec) < since)
 			break;
 		if (rec_is_fire(rec, program, rule) &&
 		    json_integer_value(json_object_get(rec, "step")) == step)
@@ -264,8 +285,8 @@ journal_fires(const char *program, const char *rule, int step, time_t since)
 	return (n);
 }
 
-/* When a rule last fired, or 0. */
-time_t
+/* When a rule last fired (ms since the epoch), or 0. */
+int64_t
 journal_last_fire(const char *program, const char *rule)
 {
 	size_t	 i;
@@ -276,8 +297,36 @@ journal_last_fire(const char *program, const char *rule)
 	for (i = json_array_size(recent); i > 0; i--) {
 		rec = json_array_get(recent, i - 1);
 		if (rec_is_fire(rec, program, rule))
-			return ((time_t)json_integer_value(json_object_get(rec,
-			    "time")));
+			return (rec_ms(rec));
+	}
+	return (0);
+}
+
+/*
+ * Whether a rule is blocked: one of its actions was interrupted by a crash
+ * and nobody has acknowledged it since (chainkeeperctl release).
+ */
+int
+journal_blocked(const char *program, const char *rule)
+{
+	size_t		 i;
+	json_t		*rec;
+	const char	*e, *p, *r;
+
+	if (recent == NULL)
+		return (0);
+	for (i = json_array_size(recent); i > 0; i--) {
+		rec = json_array_get(recent, i - 1);
+		e = json_string_value(json_object_get(rec, "event"));
+		p = json_string_value(json_object_get(rec, "program"));
+		r = json_string_value(json_object_get(rec, "rule"));
+		if (e == NULL || p == NULL || strcmp(p, program) != 0)
+			continue;
+		if (strcmp(e, "ack") == 0)
+			return (0);
+		if (strcmp(e, "interrupted") == 0 && r != NULL &&
+		    strcmp(r, rule) == 0)
+			return (1);
 	}
 	return (0);
 }

@@ -7,11 +7,14 @@
 
 #include <jansson.h>
 
+extern int	 journal_dry_run;
+
 int		 journal_open(const char *);
 void		 journal_close(void);
 uint64_t	 journal_append(json_t *, int);
 json_t		*journal_recent(const char *, size_t);
-int		 journal_fires(const char *, const char *, int, time_t);
-time_t		 journal_last_fire(const char *, const char *);
+int		 journal_fires(const char *, const char *, int, int64_t);
+int64_t		 journal_last_fire(const char *, const char *);
+int		 journal_blocked(const char *, const char *);
 
 #endif

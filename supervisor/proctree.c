@@ -151,12 +151,13 @@ proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
 		/*
 		 * Below this chainkeeperd, the group and ancestry say it; an
 		 * adopted instance's root was checked for its marker above.
-		 * Elsewhere only the marker counts: a recycled pid never does.
+		 * Anywhere else only the marker counts (a process left by an
+		 * adopted program was reparented to init, not to us): it names
+		 * one instance, so a recycled pid never matches.
 		 */
 		if (((below_self || everywhere) && (below_root ||
 		    (root > 0 && (v[i].pgrp == root || v[i].pid == root)))) ||
-		    ((below_self || everywhere) &&
-		    has_marker(v[i].pid, marker)))
+		    has_marker(v[i].pid, marker))
 			(*pids)[k++] = v[i].pid;
 	}
 	free(v);
@@ -328,14 +329,15 @@ proctree_find_instances(const char *id, void (*cb)(const char *, pid_t,
 
 /*
  * SIGKILL what is left of runs that ended by themselves: every process
- * below this chainkeeperd that carries one of the markers.  One scan of
+ * that carries one of the markers (below this chainkeeperd, or reparented
+ * to init after an adoption).  One scan of
  * /proc for all of them.  Returns how many were killed.
  */
 int
 proctree_kill_markers(char *const *markers, size_t nm, int sig)
 {
-	struct pinfo	*v, *q;
-	size_t		 n, i, j, depth;
+	struct pinfo	*v;
+	size_t		 n, i, j;
 	pid_t		 self = getpid();
 	int		 killed = 0;
 
@@ -343,14 +345,6 @@ proctree_kill_markers(char *const *markers, size_t nm, int sig)
 		return (0);
 	for (i = 0; i < n; i++) {
 		if (v[i].pid == self || v[i].pid <= 1)
-			continue;
-		q = &v[i];
-		for (depth = 0; q != NULL && depth < n; depth++) {
-			if (q->ppid == self || q->ppid <= 1)
-				break;
-			q = lookup(v, n, q->ppid);
-		}
-		if (q == NULL || q->ppid != self)
 			continue;
 		for (j = 0; j < nm; j++)
 			if (has_marker(v[i].pid, markers[j])) {

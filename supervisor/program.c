@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "action.h"
+#include "failover-eos.h"
 #include "fdhold.h"
 #include "log.h"
 #include "logpipe.h"
@@ -136,10 +137,13 @@ program_set_state(struct program *p, int state, const char *fmt, ...)
 	}
 	p->state = state;
 	p->state_ms = now_ms();
-	if (state == PROGRAM_RUNNING && old != PROGRAM_RUNNING)
+	if (state == PROGRAM_RUNNING && old != PROGRAM_RUNNING) {
 		program_probes_start(p);
-	else if (state != PROGRAM_RUNNING && old == PROGRAM_RUNNING)
+		eosfo_start(p);
+	} else if (state != PROGRAM_RUNNING && old == PROGRAM_RUNNING) {
 		program_probes_stop(p);
+		eosfo_stop(p);
+	}
 	log_info("%s: %s -> %s%s%s", p->pc->name, state_name(old),
 	    state_name(state), *why != '\0' ? ": " : "", why);
 	if (program_changed_hook != NULL)
@@ -207,6 +211,7 @@ program_free(struct program *p)
 {
 	rules_program_free(p);
 	program_probes_stop(p);
+	eosfo_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
 	if (p->pidfd != -1) {
@@ -884,6 +889,9 @@ program_note_oom(const char *name, pid_t pid, int sure)
 	if (p->exit_known && p->exit_pid == pid && p->pid != pid &&
 	    exit_is_sigkill(p->exit_status) && (sure || !p->killed) &&
 	    time(NULL) - p->exit_wall <= PROGRAM_OOM_LATE_S) {
+		if (!p->exit_oom)
+			rules_program_event(p, RULE_ON_OOM,
+			    "killed by the OOM killer");
 		p->exit_oom = 1;
 		return (1);
 	}
@@ -902,12 +910,13 @@ program_child_exited(struct program *p, int status)
 	if (p->execfd != -1)
 		program_exec_read(p);
 	/*
-	 * With startsecs 0 the run counts from a successful exec, even when
-	 * the exit is seen before the exec pipe's EOF: a normal exit, not a
-	 * failed start.
+	 * A run that lasted startsecs is a run, not a failed start, even when
+	 * its exit is seen before the startsecs timer or, with startsecs 0,
+	 * before the exec pipe's EOF (a busy loop orders events freely).
 	 */
 	if (p->state == PROGRAM_STARTING && p->exec_ok &&
-	    p->pc->startsecs_ms == 0) {
+	    now_ms() - p->start_ms >= p->pc->startsecs_ms) {
+		ev_timer_stop(EV_DEFAULT, &p->timer);
 		p->retries = 0;
 		program_set_state(p, PROGRAM_RUNNING, "pid %ld", (long)p->pid);
 	}
@@ -916,12 +925,15 @@ program_child_exited(struct program *p, int status)
 	    exit_is_sigkill(status);
 	p->oom_pid = 0;
 	exit_text(status, p->exit_oom, what, sizeof(what));
+	if (p->exit_oom)
+		rules_program_event(p, RULE_ON_OOM, what);
 	if (p->pidfd != -1) {
 		ev_io_stop(EV_DEFAULT, &p->pidio);
 		close(p->pidfd);
 		p->pidfd = -1;
 	}
 	state_run_clear(p->pc->name);
+	eosfo_exited(p);
 	p->pid = 0;
 	p->exit_known = 1;
 	p->exit_status = status;
@@ -1044,5 +1056,7 @@ program_status_json(const struct program *p)
 	json_object_set_new(o, "held_until", p->held_until > time(NULL) ?
 	    json_integer((json_int_t)p->held_until) : json_null());
 	json_object_set_new(o, "rules", rules_status_json(p));
+	if (p->pc->eos_failover != NULL)
+		json_object_set_new(o, "eos_failover", eosfo_status_json(p));
 	return (o);
 }

@@ -30,6 +30,7 @@
 
 struct logfile;
 struct rule_state;
+struct eosfo;
 
 struct program {
 	TAILQ_ENTRY(program) entry;
@@ -76,6 +77,7 @@ struct program {
 	struct rule_state *rules;	/* one per configured rule */
 	size_t		 nrules;
 	time_t		 held_until;	/* rules paused by hand until */
+	struct eosfo	*eosfo;		/* EOS failover, while RUNNING */
 };
 TAILQ_HEAD(programs, program);
 

@@ -185,6 +185,22 @@ state_set_held_until(const char *name, time_t until)
 	return (state_save());
 }
 
+/* A program's named record in the state (borrowed; NULL if none). */
+json_t *
+state_program_get(const char *name, const char *key)
+{
+	return (json_object_get(json_object_get(json_object_get(state,
+	    "programs"), name), key));
+}
+
+/* Set a program's named record (stolen) and save durably. */
+int
+state_program_set(const char *name, const char *key, json_t *v)
+{
+	json_object_set_new(state_program(name), key, v);
+	return (state_save());
+}
+
 /* Write pending runtime records. */
 int
 state_flush(void)

@@ -5,12 +5,16 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <jansson.h>
+
 int	state_open(const char *);
 void	state_close(void);
 int	state_admin_stopped(const char *);
 int	state_set_admin_stopped(const char *, int);
 int	state_save(void);
 int	state_flush(void);
+json_t	*state_program_get(const char *, const char *);
+int	state_program_set(const char *, const char *, json_t *);
 time_t	state_held_until(const char *);
 int	state_set_held_until(const char *, time_t);
 

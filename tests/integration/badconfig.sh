@@ -5,7 +5,7 @@
 # just the first).  -n on a good config exits 0; -nv prints the normalized
 # config with secret-looking environment values redacted.  Starting the
 # daemon on a bad config fails with the same messages.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 # check_bad FILE EXPECTED...: -n fails, every error line is file:line:col,
 # and each EXPECTED ("line:col: regex") is among them; the number of error

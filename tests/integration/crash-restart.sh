@@ -2,7 +2,7 @@
 # RUNNING, restarts incremented, last_exit says SIGKILL.  A second crash
 # soon after goes through BACKOFF (the configured delay) and also recovers.
 # Prints (does not assert) the crash -> respawn latency.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 prog=$(write_script node.sh <<'EOF'
 #!/bin/sh

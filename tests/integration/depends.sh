@@ -3,7 +3,7 @@
 # when it started).  While a is STARTING, b is STOPPED and waiting.  A
 # chain c -> b -> a starts in order too.  Start order does not follow the
 # config order: b and c are defined first.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 prog=$(write_script prog.sh <<'EOF'
 #!/bin/sh

@@ -8,7 +8,7 @@
 # line to a "runs" file, which counts the spawns.
 # Also: with startsecs 0, a program that exits at once with an expected
 # code is EXITED (a normal exit), not a failed start.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 prog=$(write_script prog.sh <<'EOF'
 #!/bin/sh

@@ -4,7 +4,7 @@
 # a line to a file).  `chainkeeperctl start` of it exits 1 and says why.
 # A program whose command does not exist ends FATAL too, and start says
 # "No such file or directory".
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 prog=$(write_script crash.sh <<'EOF'
 #!/bin/sh

@@ -2,7 +2,7 @@
 # chainkeeperd down, start it again: that program stays STOPPED
 # (admin_stopped true) while the others autostart.  Start it by hand,
 # restart chainkeeperd: it autostarts again.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 prog=$(write_script prog.sh <<'EOF'
 #!/bin/sh

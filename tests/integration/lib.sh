@@ -15,7 +15,9 @@
 #
 # Environment knobs: CK_TIMEOUT_SCALE multiplies every wait_for timeout
 # (default 1); CK_KEEP=1 keeps the temporary folder; CK_TEST_TIMEOUT is the
-# hard limit for one test in seconds (default 300).
+# hard limit for one test in seconds (default 300); CK_DAEMON_WRAPPER is a
+# command start_daemon puts before chainkeeperd (split on blanks), e.g.
+# "valgrind --log-file=/tmp/vg.%p" (tests/valgrind.sh sets it).
 
 set -u
 set -o pipefail
@@ -207,6 +209,14 @@ write_script() {
 	echo "$T/$1"
 }
 
+# A free TCP port on 127.0.0.1 (the kernel's choice).
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 # Whether the daemon answers on the socket.
 daemon_up() {
 	ctl version >/dev/null 2>&1
@@ -218,16 +228,19 @@ daemon_up() {
 start_daemon() {
 	local deadline
 	echo "----- $(date '+%F %T') start_daemon $*" >>"$LOG"
-	CK_TEST_DIR=$T "$CHAINKEEPERD" -c "$CFG" "$@" >>"$LOG" 2>&1 &
+	# shellcheck disable=SC2086
+	CK_TEST_DIR=$T ${CK_DAEMON_WRAPPER:-} "$CHAINKEEPERD" -c "$CFG" "$@" \
+	    >>"$LOG" 2>&1 &
 	DPID=$!
-	deadline=$(($(now_ms) + 10000))
+	deadline=$(($(now_ms) + $(awk -v s="${CK_TIMEOUT_SCALE:-1}" \
+	    'BEGIN { printf "%d", s * 10000 }')))
 	until daemon_up; do
 		if ! kill -0 "$DPID" 2>/dev/null; then
 			wait "$DPID"
 			fail "chainkeeperd exited at start (status $?)"
 		fi
 		[ "$(now_ms)" -lt "$deadline" ] ||
-		    fail "chainkeeperd did not answer on $SOCK within 10s"
+		    fail "chainkeeperd did not answer on $SOCK in time"
 		sleep 0.03
 	done
 }
@@ -284,6 +297,8 @@ tagged_procs() {
 		pid=${pid%/environ}
 		[ "$pid" != "${DPID:-x}" ] || continue
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+		# Under CK_DAEMON_WRAPPER=valgrind, valgrind runs the daemon.
+		case $exe in */valgrind/*-linux) exe=$self ;; esac
 		[ "$exe" != "$self" ] || continue
 		# The daemon's output pipe holder is part of the daemon.
 		[ "${exe##*/}" != chainkeeper-fdholder ] || continue
@@ -300,6 +315,7 @@ tagged_daemons() {
 		pid=${f#/proc/}
 		pid=${pid%/environ}
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+		case $exe in */valgrind/*-linux) exe=$self ;; esac
 		if [ "$exe" = "$self" ] ||
 		    [ "${exe##*/}" = chainkeeper-fdholder ]; then
 			echo "$pid"

@@ -3,7 +3,7 @@
 # command), c is gone and its process dead, d is RUNNING.  A broken config
 # changes nothing and reload exits non-zero with file:line:col.  SIGHUP does
 # the same as reload.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 prog=$(write_script prog.sh <<'EOF'
 #!/bin/bash

@@ -4,7 +4,7 @@
 # hold every line exactly once, in order, none split; each file ends at a
 # line end and none is over 1 MB by more than a line.  With 3 backups, .1 is the newest, and
 # there are exactly 3.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 BIG_N=800000
 FEW_N=170000

@@ -5,7 +5,7 @@
 # program process is left.  Also when a dependent has a lower priority
 # number than its dependency (the two orders disagree): the dependency
 # order wins and the shutdown completes.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 # Each program logs "begin NAME" when it gets SIGTERM and "end NAME" just
 # before it exits, 300 ms later.

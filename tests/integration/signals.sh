@@ -8,7 +8,7 @@
 #    `chainkeeperd -d` returns);
 #  - a second chainkeeperd on the same state_dir, or on the same socket, is
 #    refused and the first one is not disturbed.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 command -v "$PYTHON" >/dev/null || skip "python3 is needed for the notify socket"
 

@@ -2,7 +2,7 @@
 # stopwaitsecs (1s): `chainkeeperctl stop` completes, takes >= ~1 s, the
 # process is gone, and the daemon log says SIGKILL.  A well-behaved
 # program stops at once and is never SIGKILLed.
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 stubborn=$(write_script stubborn.sh <<'EOF'
 #!/bin/bash
@@ -70,7 +70,8 @@ rc=$?
 took=$(($(now_ms) - t0))
 say "stop polite: rc $rc in $took ms"
 assert_eq 0 "$rc" "chainkeeperctl stop polite exit code"
-[ "$took" -lt 900 ] || fail "stop of a polite program took $took ms"
+# Far below its stopwaitsecs (10s): it did not wait for the deadline.
+[ "$took" -lt 5000 ] || fail "stop of a polite program took $took ms"
 alive "$ppid_" && fail "polite pid $ppid_ still alive after stop"
 [ -z "$(procs_matching "$polite")" ] || fail "polite processes left"
 assert_eq 0 "$(status_field polite last_exit.code)" "polite last_exit.code"

@@ -1,7 +1,7 @@
 # The child's execution context: user (uid, gid, supplementary groups,
 # HOME/USER/LOGNAME from passwd), limits (nofile), umask, directory and
 # environment.  Root only (it switches to nobody).
-. "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" || exit 99
 
 [ "$(id -u)" = 0 ] || skip "needs root to switch users"
 getent passwd nobody >/dev/null || skip "no user nobody"

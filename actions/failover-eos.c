@@ -1,0 +1,812 @@
+/*
+ * EOS producer failover.  Every host of one producer (the primary and its
+ * backups) runs nodeos with --pause-on-startup, and chainkeeperd alone
+ * decides who resumes.  Each tick it reads get_info, producer/paused and
+ * net/connections, and reads the node's own "Produced block" log lines to
+ * tell its own blocks from another host's:
+ *
+ *  - a paused host resumes only when the producer's blocks have been
+ *    missing for its rounds (primary 1, first backup 2, second backup 6,
+ *    counted from when it started watching) AND its own node is healthy
+ *    (LIB advancing, enough peers, head fresh);
+ *  - a producing backup pauses as soon as it sees a block of the producer
+ *    that it did not produce (seen on two ticks, so that a late log line
+ *    of its own is not mistaken), or when its node turns unhealthy;
+ *  - a primary that has seen another host produce never resumes by itself
+ *    again: it takes over only by an explicit, journaled hand-back;
+ *  - a node found producing without chainkeeperd having resumed it is
+ *    paused at once.
+ *
+ * Every pause and resume is journaled (fsync'd) before and after.
+ */
+#include "autoconf.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "action.h"
+#include "failover-eos.h"
+#include "http.h"
+#include "journal.h"
+#include "log.h"
+#include "logpipe.h"
+#include "probe.h"
+#include "program.h"
+#include "state.h"
+#include "util.h"
+
+#define OWN_RING	256	/* own produced block numbers remembered */
+#define ROLE_PRIMARY	0
+#define ROLE_BACKUP	1
+
+struct eosfo_cfg {
+	json_t		*params;	/* a reference */
+	const char	*producer;
+	int		 role;
+	int		 rounds;
+	int64_t		 round_ms;
+	const char	*url;
+	int64_t		 interval_ms;
+	int		 min_peers;
+	int64_t		 lib_stall_ms;
+	int64_t		 max_head_age_ms;
+	int		 stream_stderr;
+};
+
+struct eosfo {
+	struct program	*prog;		/* borrowed */
+	const struct eosfo_cfg *cfg;	/* borrowed from prog->pc */
+	ev_timer	 tick;
+	struct http_req	*req[3];
+	int		 pending;
+	int		 failed;
+	char		 error[160];
+	/* This tick's answers. */
+	long long	 head;
+	long long	 lib;
+	char		 head_producer[16];
+	double		 head_age_ms;
+	int		 paused;
+	int		 peers;
+	/* What was seen. */
+	int64_t		 watch_start;
+	int64_t		 last_producer_ms;	/* a block of the producer */
+	int64_t		 lib_changed_ms;
+	long long	 last_lib;
+	char		 own[OWN_RING][17];	/* ids (16 hex) of own blocks */
+	unsigned int	 own_next;
+	char		 head_id[17];
+	long long	 first_head;	/* head at the first answer, or -1 */
+	int		 dry_last;	/* dry run: last decision said, or -1 */
+	char		 suspect[17];	/* a producer block not (yet) ours */
+	int		 suspect_age;
+	int		 other_seen;	/* another host produced this run */
+	int		 healthy;
+	char		 why[200];	/* of the last decision or wait */
+	int		 acting;	/* a pause/resume request in flight */
+	struct http_req	*act_req;
+	uint64_t	 act_seq;
+	int		 act_resume;
+	/* Log lines of the node, for its own "Produced block". */
+	struct logfile	*lf;
+	char		 line[1024];
+	size_t		 linelen;
+	regex_t		 re;
+};
+
+static const char *const eosfo_keys[] = { "producer", "role", "rounds",
+    "round", "url", "interval", "min_peers", "lib_stall", "max_head_age",
+    "log", NULL };
+
+void
+eosfo_free_config(void *arg)
+{
+	struct eosfo_cfg	*c = arg;
+
+	json_decref(c->params);
+	free(c);
+}
+
+/* eos_failover: settings, checked at config load. */
+void *
+eosfo_parse(const json_t *o, const char **key, char **err)
+{
+	struct eosfo_cfg	*c;
+	const char		*role = NULL, *log = "stderr";
+	long long		 v;
+
+	if (!json_is_object(o)) {
+		*key = NULL;
+		xasprintf(err, "eos_failover takes a map: {producer, role, ...}");
+		return (NULL);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->params = json_incref((json_t *)o);
+	c->url = "http://127.0.0.1:8888";
+	c->round_ms = 126000;
+	c->interval_ms = 1000;
+	c->min_peers = 1;
+	c->lib_stall_ms = 20000;
+	c->max_head_age_ms = 10000;
+	c->rounds = -1;
+	if (probe_param_check_keys(o, eosfo_keys, key, err) == -1 ||
+	    probe_param_string(o, "producer", 1, &c->producer, key, err) ==
+	    -1 ||
+	    probe_param_string(o, "role", 1, &role, key, err) == -1 ||
+	    probe_param_string(o, "url", 0, &c->url, key, err) == -1 ||
+	    probe_param_string(o, "log", 0, &log, key, err) == -1 ||
+	    probe_param_duration(o, "round", &c->round_ms, key, err) == -1 ||
+	    probe_param_duration(o, "interval", &c->interval_ms, key, err) ==
+	    -1 ||
+	    probe_param_duration(o, "lib_stall", &c->lib_stall_ms, key, err) ==
+	    -1 ||
+	    probe_param_duration(o, "max_head_age", &c->max_head_age_ms, key,
+	    err) == -1)
+		goto fail;
+	v = -1;
+	if (probe_param_int(o, "rounds", 1, 1000, &v, key, err) == -1)
+		goto fail;
+	c->rounds = (int)v;
+	v = c->min_peers;
+	if (probe_param_int(o, "min_peers", 0, 10000, &v, key, err) == -1)
+		goto fail;
+	c->min_peers = (int)v;
+	if (strcmp(role, "primary") == 0)
+		c->role = ROLE_PRIMARY;
+	else if (strcmp(role, "backup") == 0)
+		c->role = ROLE_BACKUP;
+	else {
+		*key = "role";
+		xasprintf(err, "role must be primary or backup");
+		goto fail;
+	}
+	if (c->rounds == -1)
+		c->rounds = c->role == ROLE_PRIMARY ? 1 : 2;
+	if (strlen(c->producer) > 12) {
+		*key = "producer";
+		xasprintf(err, "an EOS account name has at most 12 characters");
+		goto fail;
+	}
+	if (strcmp(log, "stderr") != 0 && strcmp(log, "stdout") != 0) {
+		*key = "log";
+		xasprintf(err, "log must be stderr or stdout (where nodeos "
+		    "writes \"Produced block\")");
+		goto fail;
+	}
+	c->stream_stderr = strcmp(log, "stderr") == 0;
+	if (c->interval_ms < 100 || c->round_ms < c->interval_ms) {
+		*key = "interval";
+		xasprintf(err, "interval must be at least 100ms and shorter "
+		    "than a round");
+		goto fail;
+	}
+	return (c);
+fail:
+	eosfo_free_config(c);
+	return (NULL);
+}
+
+/* The controller's persistent record in state.json (borrowed). */
+static json_t *
+eosfo_record(const struct program *p)
+{
+	return (state_program_get(p->pc->name, "eos_failover"));
+}
+
+static int
+eosfo_flag(const struct program *p, const char *flag)
+{
+	return (json_is_true(json_object_get(eosfo_record(p), flag)));
+}
+
+static void
+eosfo_set_flag(const struct program *p, const char *flag, int on)
+{
+	json_t	*r = json_deep_copy(eosfo_record(p));
+
+	if (r == NULL)
+		r = json_object();
+	json_object_set_new(r, flag, json_boolean(on));
+	state_program_set(p->pc->name, "eos_failover", r);	/* steals r */
+}
+
+/*
+ * Whether the head block is one this node produced: by its id, not its
+ * number, since two hosts producing the same slot make two blocks of the
+ * same number (a fork) and each logs its own.
+ */
+static int
+own_block(const struct eosfo *f, const char *id)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < OWN_RING; i++)
+		if (f->own[i][0] != '\0' && strcmp(f->own[i], id) == 0)
+			return (1);
+	return (0);
+}
+
+/* A log line of the node: remember the blocks it produced itself. */
+static void
+eosfo_line(struct eosfo *f, const char *line)
+{
+	regmatch_t	 m[4];
+	size_t		 n;
+
+	if (regexec(&f->re, line, 4, m, 0) != 0)
+		return;
+	if (strncmp(line + m[3].rm_so, f->cfg->producer,
+	    (size_t)(m[3].rm_eo - m[3].rm_so)) != 0 ||
+	    strlen(f->cfg->producer) != (size_t)(m[3].rm_eo - m[3].rm_so))
+		return;
+	n = (size_t)(m[1].rm_eo - m[1].rm_so);
+	if (n > 16)
+		n = 16;
+	memcpy(f->own[f->own_next], line + m[1].rm_so, n);
+	f->own[f->own_next][n] = '\0';
+	f->own_next = (f->own_next + 1) % OWN_RING;
+}
+
+static void
+eosfo_log_cb(void *arg, const char *buf, size_t len)
+{
+	struct eosfo	*f = arg;
+	size_t		 i;
+
+	if (buf == NULL) {
+		f->lf = NULL;	/* the log file is going away */
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			f->line[f->linelen] = '\0';
+			eosfo_line(f, f->line);
+			f->linelen = 0;
+		} else if (f->linelen < sizeof(f->line) - 1)
+			f->line[f->linelen++] = buf[i];
+	}
+}
+
+static void	eosfo_decide(struct eosfo *);
+
+/* The answer to a pause or resume. */
+static void
+eosfo_act_cb(void *arg, const struct http_reply *r)
+{
+	struct eosfo	*f = arg;
+	int		 ok = r->error == NULL && r->status >= 200 &&
+			    r->status <= 299;
+
+	f->act_req = NULL;
+	f->acting = 0;
+	journal_append(json_pack("{s:s,s:I,s:s,s:s,s:s,s:b,s:s}", "event",
+	    "end", "of", (json_int_t)f->act_seq, "program",
+	    f->prog->pc->name, "rule", "eos-failover", "action",
+	    f->act_resume ? "resume" : "pause", "ok", ok, "result",
+	    ok ? "done" : (r->error != NULL ? r->error : "HTTP error")), 1);
+	if (!ok) {
+		log_warnx("%s: eos-failover: %s failed: %s (HTTP %ld)",
+		    f->prog->pc->name, f->act_resume ? "resume" : "pause",
+		    r->error != NULL ? r->error : "", r->status);
+		return;
+	}
+	f->paused = !f->act_resume;
+	eosfo_set_flag(f->prog, "resumed", f->act_resume);
+	log_info("%s: eos-failover: %s done", f->prog->pc->name,
+	    f->act_resume ? "resumed production" : "paused production");
+}
+
+/* --dry-run: say what would be done, journal it, do nothing. */
+static int
+action_dry_run_eos(struct eosfo *f, int resume, const char *why)
+{
+	uint64_t	 seq;
+
+	if (!action_dry_run)
+		return (0);
+	if (f->dry_last == resume)
+		return (1);	/* said already */
+	f->dry_last = resume;
+	log_info("%s: eos-failover: dry run: would %s production: %s",
+	    f->prog->pc->name, resume ? "resume" : "pause", why);
+	seq = journal_append(json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "event",
+	    "begin", "program", f->prog->pc->name, "rule", "eos-failover",
+	    "action", resume ? "resume" : "pause", "why", why, "dry_run", 1),
+	    0);
+	journal_append(json_pack("{s:s,s:I,s:s,s:s,s:s,s:b,s:s,s:b}",
+	    "event", "end", "of", (json_int_t)seq, "program",
+	    f->prog->pc->name, "rule", "eos-failover", "action",
+	    resume ? "resume" : "pause", "ok", 1, "result", "dry run: not done",
+	    "dry_run", 1), 0);
+	return (1);
+}
+
+/* Pause or resume, journaled before and after. */
+static void
+eosfo_act(struct eosfo *f, int resume, const char *why)
+{
+	struct http_opts	 o;
+	char			*url;
+
+	if (f->acting || action_dry_run_eos(f, resume, why))
+		return;
+	f->act_resume = resume;
+	f->act_seq = journal_append(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}",
+	    "event", "begin", "program", f->prog->pc->name, "rule",
+	    "eos-failover", "action", resume ? "resume" : "pause", "role",
+	    f->cfg->role == ROLE_PRIMARY ? "primary" : "backup", "why", why),
+	    1);
+	log_warnx("%s: eos-failover: %s production: %s", f->prog->pc->name,
+	    resume ? "RESUMING" : "PAUSING", why);
+	memset(&o, 0, sizeof(o));
+	o.method = "POST";
+	o.timeout_ms = (long)f->cfg->interval_ms * 3;
+	xasprintf(&url, "%s/v1/producer/%s", f->cfg->url, resume ? "resume" :
+	    "pause");
+	f->acting = 1;
+	f->act_req = http_request(url, &o, eosfo_act_cb, f);
+	free(url);
+	if (f->act_req == NULL) {
+		f->acting = 0;
+		log_warnx("%s: eos-failover: cannot make a request",
+		    f->prog->pc->name);
+	}
+}
+
+/* One tick's three answers are in: decide. */
+static void
+eosfo_decide(struct eosfo *f)
+{
+	const struct eosfo_cfg	*c = f->cfg;
+	struct program		*p = f->prog;
+	int64_t			 now = now_ms(), missing, need;
+	int			 other = 0, handback;
+
+	if (f->failed) {
+		snprintf(f->why, sizeof(f->why), "nodeos does not answer: %s",
+		    f->error);
+		f->healthy = 0;
+		return;
+	}
+	if (f->lib != f->last_lib) {
+		f->last_lib = f->lib;
+		f->lib_changed_ms = now;
+	}
+	/*
+	 * A block of the producer that this node did not log as its own:
+	 * while paused, another host made it; while producing, give our own
+	 * log line one more tick to arrive before believing so.
+	 */
+	if (f->suspect[0] != '\0') {
+		if (own_block(f, f->suspect))
+			f->suspect[0] = '\0';
+		else if (++f->suspect_age >= 2) {
+			other = 1;
+			f->suspect[0] = '\0';
+		}
+	}
+	/*
+	 * Blocks up to the first head seen may be our own from before this
+	 * watch began (reexec, a restart of nodeos): their log lines were not
+	 * read, so they tell nothing about another host.
+	 */
+	if (f->first_head == -1)
+		f->first_head = f->head;
+	if (strcmp(f->head_producer, c->producer) == 0) {
+		f->last_producer_ms = now;
+		if (f->head > f->first_head && !own_block(f, f->head_id)) {
+			if (f->paused)
+				other = 1;
+			else if (f->suspect[0] == '\0') {
+				snprintf(f->suspect, sizeof(f->suspect), "%s",
+				    f->head_id);
+				f->suspect_age = 0;
+			}
+		}
+	}
+	f->healthy = now - f->lib_changed_ms <= c->lib_stall_ms &&
+	    f->head_age_ms <= (double)c->max_head_age_ms &&
+	    f->peers >= c->min_peers;
+	if (other && !f->other_seen)
+		log_info("%s: eos-failover: block #%lld of %s was produced by "
+		    "another host", p->pc->name, f->head, c->producer);
+	if (other)
+		f->other_seen = 1;
+	if (other && c->role == ROLE_PRIMARY &&
+	    !eosfo_flag(p, "handback_required")) {
+		/* From now on only an explicit hand-back resumes here. */
+		eosfo_set_flag(p, "handback_required", 1);
+		journal_append(json_pack("{s:s,s:s,s:s,s:s}", "event",
+		    "failover", "program", p->pc->name, "rule",
+		    "eos-failover", "why", "another host is producing: "
+		    "hand-back required"), 1);
+	}
+
+	if (!f->paused) {
+		if (!eosfo_flag(p, "resumed")) {
+			eosfo_act(f, 0, "producing without chainkeeperd having "
+			    "resumed it (start every host with "
+			    "--pause-on-startup)");
+			return;
+		}
+		if (c->role == ROLE_BACKUP && other) {
+			snprintf(f->why, sizeof(f->why), "block #%lld of %s "
+			    "came from another host", f->head, c->producer);
+			eosfo_act(f, 0, f->why);
+			return;
+		}
+		if (c->role == ROLE_BACKUP && !f->healthy) {
+			snprintf(f->why, sizeof(f->why), "own node unhealthy "
+			    "(lib %lld ms ago, head %.0f ms old, %d peers)",
+			    (long long)(now - f->lib_changed_ms),
+			    f->head_age_ms, f->peers);
+			eosfo_act(f, 0, f->why);
+			return;
+		}
+		snprintf(f->why, sizeof(f->why), "producing");
+		return;
+	}
+	/* Paused: resume only when nobody produces and we are healthy. */
+	handback = eosfo_flag(p, "handback");
+	if (eosfo_flag(p, "hold")) {
+		snprintf(f->why, sizeof(f->why), "paused by hand (failover "
+		    "auto ends it)");
+		return;
+	}
+	if (c->role == ROLE_PRIMARY && eosfo_flag(p, "handback_required") &&
+	    !handback) {
+		snprintf(f->why, sizeof(f->why), "a backup took over: waiting "
+		    "for an explicit hand-back");
+		return;
+	}
+	need = (handback ? 1 : c->rounds) * c->round_ms;
+	missing = now - (f->last_producer_ms > f->watch_start ?
+	    f->last_producer_ms : f->watch_start);
+	if (missing < need) {
+		snprintf(f->why, sizeof(f->why), "paused: %s last seen %lld ms "
+		    "ago (resume after %lld ms)", c->producer,
+		    (long long)missing, (long long)need);
+		return;
+	}
+	if (!f->healthy) {
+		snprintf(f->why, sizeof(f->why), "paused: %s missing, but own "
+		    "node unhealthy (lib %lld ms ago, head %.0f ms old, %d "
+		    "peers)", c->producer, (long long)(now - f->lib_changed_ms),
+		    f->head_age_ms, f->peers);
+		return;
+	}
+	snprintf(f->why, sizeof(f->why), "%s missing for %lld ms (%d "
+	    "round%s), own node healthy%s", c->producer, (long long)missing,
+	    handback ? 1 : c->rounds, (handback ? 1 : c->rounds) > 1 ? "s" :
+	    "", handback ? ": hand-back" : "");
+	if (handback) {
+		eosfo_set_flag(p, "handback", 0);
+		eosfo_set_flag(p, "handback_required", 0);
+	}
+	eosfo_act(f, 1, f->why);
+}
+
+/* EOS time "2022-10-14T06:06:53.500" (UTC) in ms since the epoch. */
+static int64_t
+eos_time_ms(const char *s)
+{
+	struct tm	 tm;
+	char		*end;
+	long		 ms = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) ==
+	    NULL)
+		return (-1);
+	if (*end == '.')
+		ms = strtol(end + 1, NULL, 10);
+	return ((int64_t)timegm(&tm) * 1000 + ms);
+}
+
+static void
+eosfo_reply(struct eosfo *f, int which, const struct http_reply *r)
+{
+	json_t		*doc = NULL, *v;
+	size_t		 i;
+	int64_t		 t;
+	struct timespec	 ts;
+
+	f->req[which] = NULL;
+	if (r->error != NULL || r->status < 200 || r->status > 299) {
+		f->failed = 1;
+		snprintf(f->error, sizeof(f->error), "%s", r->error != NULL ?
+		    r->error : "HTTP error");
+		return;
+	}
+	if (which == 1) {
+		/* producer/paused: a bare true or false. */
+		if (strncmp(r->body, "true", 4) == 0)
+			f->paused = 1;
+		else if (strncmp(r->body, "false", 5) == 0)
+			f->paused = 0;
+		else {
+			f->failed = 1;
+			snprintf(f->error, sizeof(f->error), "producer/paused: "
+			    "not true or false");
+		}
+		return;
+	}
+	if ((doc = json_loadb(r->body, r->len, 0, NULL)) == NULL) {
+		f->failed = 1;
+		snprintf(f->error, sizeof(f->error), "reply is not JSON");
+		return;
+	}
+	if (which == 0) {
+		if (!json_is_integer(json_object_get(doc, "head_block_num")) ||
+		    !json_is_integer(json_object_get(doc,
+		    "last_irreversible_block_num")) ||
+		    !json_is_string(json_object_get(doc,
+		    "head_block_producer"))) {
+			f->failed = 1;
+			snprintf(f->error, sizeof(f->error), "get_info: "
+			    "missing or wrong fields");
+		} else {
+			f->head = json_integer_value(json_object_get(doc,
+			    "head_block_num"));
+			f->lib = json_integer_value(json_object_get(doc,
+			    "last_irreversible_block_num"));
+			snprintf(f->head_producer, sizeof(f->head_producer),
+			    "%s", json_string_value(json_object_get(doc,
+			    "head_block_producer")));
+			snprintf(f->head_id, sizeof(f->head_id), "%s",
+			    json_is_string(json_object_get(doc,
+			    "head_block_id")) ? json_string_value(
+			    json_object_get(doc, "head_block_id")) : "");
+			t = eos_time_ms(json_string_value(json_object_get(doc,
+			    "head_block_time")));
+			clock_gettime(CLOCK_REALTIME, &ts);
+			f->head_age_ms = t < 0 ? 1e12 : (double)((int64_t)
+			    ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t);
+		}
+	} else {
+		f->peers = 0;
+		json_array_foreach(doc, i, v) {
+			if (json_is_true(json_object_get(v, "connecting")))
+				continue;
+			if (json_is_false(json_object_get(v,
+			    "is_socket_open")))
+				continue;
+			f->peers++;
+		}
+	}
+	json_decref(doc);
+}
+
+static void
+eosfo_info_cb(void *arg, const struct http_reply *r)
+{
+	struct eosfo	*f = arg;
+
+	eosfo_reply(f, 0, r);
+	if (--f->pending == 0)
+		eosfo_decide(f);
+}
+
+static void
+eosfo_paused_cb(void *arg, const struct http_reply *r)
+{
+	struct eosfo	*f = arg;
+
+	eosfo_reply(f, 1, r);
+	if (--f->pending == 0)
+		eosfo_decide(f);
+}
+
+static void
+eosfo_conn_cb(void *arg, const struct http_reply *r)
+{
+	struct eosfo	*f = arg;
+
+	eosfo_reply(f, 2, r);
+	if (--f->pending == 0)
+		eosfo_decide(f);
+}
+
+static void
+eosfo_cancel_requests(struct eosfo *f)
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		http_cancel(f->req[i]);
+		f->req[i] = NULL;
+	}
+	f->pending = 0;
+}
+
+static void
+eosfo_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct eosfo		*f = w->data;
+	struct http_opts	 o;
+	char			*url;
+	static const char	*paths[3] = { "/v1/chain/get_info",
+				    "/v1/producer/paused",
+				    "/v1/net/connections" };
+	static http_done_cb	 cbs[3] = { eosfo_info_cb, eosfo_paused_cb,
+				    eosfo_conn_cb };
+	int			 i;
+
+	(void)loop;
+	(void)revents;
+	if (f->pending > 0) {
+		/* The last tick's answers are late: start over. */
+		eosfo_cancel_requests(f);
+		f->failed = 1;
+		snprintf(f->error, sizeof(f->error), "no answer within %lld ms",
+		    (long long)f->cfg->interval_ms);
+		eosfo_decide(f);
+	}
+	f->failed = 0;
+	memset(&o, 0, sizeof(o));
+	o.method = "POST";
+	o.timeout_ms = (long)f->cfg->interval_ms;
+	o.max_body = 4 * 1024 * 1024;
+	f->pending = 3;
+	for (i = 0; i < 3; i++) {
+		xasprintf(&url, "%s%s", f->cfg->url, paths[i]);
+		f->req[i] = http_request(url, &o, cbs[i], f);
+		free(url);
+		if (f->req[i] == NULL) {
+			eosfo_cancel_requests(f);
+			f->failed = 1;
+			snprintf(f->error, sizeof(f->error), "cannot make a "
+			    "request");
+			eosfo_decide(f);
+			return;
+		}
+	}
+}
+
+/* The nodeos program is RUNNING: start watching (from scratch). */
+void
+eosfo_start(struct program *p)
+{
+	struct eosfo	*f;
+
+	if (p->pc->eos_failover == NULL || p->eosfo != NULL)
+		return;
+	f = xcalloc(1, sizeof(*f));
+	f->prog = p;
+	f->cfg = p->pc->eos_failover;
+	f->paused = 1;
+	f->watch_start = f->lib_changed_ms = now_ms();
+	f->last_lib = -1;
+	f->first_head = -1;
+	f->dry_last = -1;
+	if (regcomp(&f->re, "Produced block ([0-9a-f]+)\\.\\.\\. #([0-9]+) "
+	    "@ [^ ]+ signed by ([a-z1-5.]+)", REG_EXTENDED) != 0)
+		fatalx("eos-failover: regcomp");
+	f->lf = f->cfg->stream_stderr && !p->pc->redirect_stderr ? p->err :
+	    p->out;
+	if (f->lf != NULL)
+		logfile_subscribe(f->lf, eosfo_log_cb, f);
+	else
+		log_warnx("%s: eos-failover: the node's log is not captured: "
+		    "its own blocks cannot be told from another host's",
+		    p->pc->name);
+	snprintf(f->why, sizeof(f->why), "watching since start");
+	ev_timer_init(&f->tick, eosfo_tick_cb, 0., (ev_tstamp)
+	    f->cfg->interval_ms / 1000.0);
+	f->tick.data = f;
+	ev_timer_again(EV_DEFAULT, &f->tick);
+	ev_feed_event(EV_DEFAULT, &f->tick, EV_TIMER);
+	p->eosfo = f;
+}
+
+void
+eosfo_stop(struct program *p)
+{
+	struct eosfo	*f = p->eosfo;
+
+	if (f == NULL)
+		return;
+	ev_timer_stop(EV_DEFAULT, &f->tick);
+	eosfo_cancel_requests(f);
+	if (f->act_req != NULL) {
+		http_cancel(f->act_req);
+		journal_append(json_pack("{s:s,s:I,s:s,s:s,s:b,s:s}", "event",
+		    "end", "of", (json_int_t)f->act_seq, "program",
+		    p->pc->name, "rule", "eos-failover", "ok", 0, "result",
+		    "cancelled: the node stopped"), 1);
+	}
+	if (f->lf != NULL)
+		logfile_unsubscribe(f->lf, f);
+	regfree(&f->re);
+	free(f);
+	p->eosfo = NULL;
+}
+
+/* nodeos exited: it comes back paused (--pause-on-startup). */
+void
+eosfo_exited(struct program *p)
+{
+	if (p->pc->eos_failover != NULL && eosfo_flag(p, "resumed"))
+		eosfo_set_flag(p, "resumed", 0);
+}
+
+json_t *
+eosfo_status_json(const struct program *p)
+{
+	const struct eosfo	*f = p->eosfo;
+	const struct eosfo_cfg	*c = p->pc->eos_failover;
+	json_t			*o;
+
+	if (c == NULL)
+		return (NULL);
+	o = json_pack("{s:s,s:s,s:i,s:b,s:b,s:b}", "producer", c->producer,
+	    "role", c->role == ROLE_PRIMARY ? "primary" : "backup", "rounds",
+	    c->rounds, "resumed", eosfo_flag(p, "resumed"),
+	    "handback_required", eosfo_flag(p, "handback_required"), "hold",
+	    eosfo_flag(p, "hold"));
+	if (f != NULL) {
+		json_object_set_new(o, "paused", json_boolean(f->paused));
+		json_object_set_new(o, "healthy", json_boolean(f->healthy));
+		json_object_set_new(o, "head", json_integer(f->head));
+		json_object_set_new(o, "lib", json_integer(f->lib));
+		json_object_set_new(o, "peers", json_integer(f->peers));
+		json_object_set_new(o, "producer_last_seen_ms_ago",
+		    json_integer((json_int_t)(now_ms() - (f->last_producer_ms >
+		    0 ? f->last_producer_ms : f->watch_start))));
+		json_object_set_new(o, "other_host_seen",
+		    json_boolean(f->other_seen));
+		json_object_set_new(o, "state", json_string(f->why));
+	}
+	return (o);
+}
+
+/*
+ * chainkeeperctl failover NAME pause|auto|handback|resume: pause holds
+ * production here until auto; handback lets a primary take over again once
+ * the producer's blocks have been missing for one round (pause the backup
+ * first); resume forces production now (the operator's call).  Each is
+ * journaled.
+ */
+int
+eosfo_command(struct program *p, const char *cmd, char **err)
+{
+	struct eosfo	*f = p->eosfo;
+
+	*err = NULL;
+	if (p->pc->eos_failover == NULL) {
+		xasprintf(err, "%s has no eos_failover", p->pc->name);
+		return (-1);
+	}
+	journal_append(json_pack("{s:s,s:s,s:s,s:s}", "event", "failover",
+	    "program", p->pc->name, "rule", "eos-failover", "why", cmd), 1);
+	if (strcmp(cmd, "pause") == 0) {
+		eosfo_set_flag(p, "hold", 1);
+		if (f != NULL && !f->paused)
+			eosfo_act(f, 0, "paused by hand");
+	} else if (strcmp(cmd, "auto") == 0)
+		eosfo_set_flag(p, "hold", 0);
+	else if (strcmp(cmd, "handback") == 0) {
+		eosfo_set_flag(p, "hold", 0);
+		eosfo_set_flag(p, "handback", 1);
+	} else if (strcmp(cmd, "resume") == 0) {
+		if (f == NULL) {
+			xasprintf(err, "%s is not running", p->pc->name);
+			return (-1);
+		}
+		eosfo_set_flag(p, "hold", 0);
+		eosfo_set_flag(p, "handback_required", 0);
+		eosfo_set_flag(p, "resumed", 1);
+		eosfo_act(f, 1, "resumed by hand");
+	} else {
+		xasprintf(err, "failover commands: pause, auto, handback, "
+		    "resume");
+		return (-1);
+	}
+	return (0);
+}
