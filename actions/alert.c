@@ -1138,12 +1138,15 @@ alert_raise(const struct raise_req *r)
 		log_warnx("outbox: alert #%llu is not on disk: it is "
 		    "delivered, but would not survive a restart",
 		    (unsigned long long)a->id);
-	log_info("alert #%llu (%s%s) %s%s%s%s%s: %s: %s%s",
+	/* One line in the log: the message's first. */
+	log_info("alert #%llu (%s%s) %s%s%s%s%s: %.*s%s: %s%s",
 	    (unsigned long long)a->id, a->kind == ALERT_RAISE ?
 	    alerts_severity_name(a->severity) : alert_kind_name(a->kind),
 	    a->carried > 0 ? ", with repeats" : "", a->program,
 	    *a->program != '\0' ? " " : "", a->event,
-	    *a->rule != '\0' ? " " : "", a->rule, a->message,
+	    *a->rule != '\0' ? " " : "", a->rule,
+	    (int)strcspn(a->message, "\n"), a->message,
+	    strchr(a->message, '\n') != NULL ? " ..." : "",
 	    n > 0 ? "to " : "", n > 0 ? list : "no sink");
 	free(list);
 	for (i = 0; i < n; i++) {
@@ -1254,17 +1257,18 @@ alerts_program_event(struct program *p, int ev, const char *why)
 		xasprintf(&msg, "FATAL: %s; gave up after %d start retries",
 		    why, p->pc->startretries);
 		break;
-	case RULE_ON_EXIT:
 	case RULE_ON_OOM:
-		if (ev == RULE_ON_OOM || p->exit_oom) {
-			r.event = "oom";
-			r.severity = ALERT_CRITICAL;
-			xasprintf(&msg, "killed by the OOM killer: %s", why);
-		} else {
-			r.event = "exit";
-			r.severity = ALERT_WARNING;
-			xasprintf(&msg, "exited unexpectedly: %s", why);
-		}
+		/* At the exit, or moments later when the kernel's line came. */
+		r.event = "oom";
+		r.severity = ALERT_CRITICAL;
+		xasprintf(&msg, "killed by the OOM killer: %s", why);
+		break;
+	case RULE_ON_EXIT:
+		if (p->exit_oom)
+			return;		/* the oom event said it */
+		r.event = "exit";
+		r.severity = ALERT_WARNING;
+		xasprintf(&msg, "exited unexpectedly: %s", why);
 		break;
 	default:
 		return;
@@ -1459,8 +1463,9 @@ summary_raise(void)
 			nopen++;
 			localtime_r(&k->open_since, &tm);
 			strftime(since, sizeof(since), "%m-%d %H:%M", &tm);
-			n = (size_t)xasprintf(&line, "\nopen since %s: %s %s "
-			    "%s", since, k->program, k->event, k->rule);
+			n = (size_t)xasprintf(&line, "\nopen since %s: %s %s%s"
+			    "%s", since, k->program, k->event, *k->rule !=
+			    '\0' ? " " : "", k->rule);
 			b = xreallocarray(b, len + n + 1, 1);
 			memcpy(b + len, line, n + 1);
 			len += n;

@@ -29,7 +29,7 @@
 
 #define LM_STDOUT	1
 #define LM_STDERR	2
-#define LM_LAST_LINE	200		/* bytes of the last match kept */
+#define LM_LAST_LINE	200		/* bytes kept of the last match */
 #define LM_READ_MAX	(8 * 1024 * 1024) /* file bytes per check */
 
 struct lm_cfg {
@@ -47,8 +47,8 @@ struct lm_cfg {
 struct lm_state {
 	struct probe	*p;
 	struct logfile	*lf;		/* subscribed to, or NULL */
-	int		 gone;		/* the logfile was freed under us */
-	const char	*nolf;		/* why there is no logfile (static) */
+	int		 gone;		/* the logfile was freed */
+	const char	*nolf;		/* why there is no logfile */
 	struct sys_linebuf lb;
 	struct sys_tail	 tail;
 	int		 tailing;

@@ -48,12 +48,12 @@
 
 #define OOM_KMSG		"/dev/kmsg"
 #define OOM_LINGER_TICKS	10	/* s a watch outlives its probe */
-#define OOM_POLL_S		1.0	/* syslog files are read this often */
-#define OOM_PID_KEEP_MS		60000	/* a tree pid is remembered this long */
+#define OOM_POLL_S		1.0	/* syslog files are read so often */
+#define OOM_PID_KEEP_MS		60000	/* tree pids are remembered so long */
 #define OOM_PIDS_MAX		8192
 #define OOM_KMSG_PER_EVENT	512
 #define OOM_READ_MAX		(4 * 1024 * 1024)
-#define OOM_SEEN		16	/* killed pids remembered, for dedup */
+#define OOM_SEEN		16	/* killed pids kept, against doubles */
 
 struct oom_cfg {
 	const char	*syslog;	/* NULL: /dev/kmsg */
@@ -71,9 +71,9 @@ struct oom_src {
 	struct sys_tail	 tail;
 	ev_timer	 poll;
 	int		 refs;
-	int		 err;		/* errno of the last failure, or 0 */
+	int		 err;		/* errno of the last failure */
 	uint64_t	 lines;
-	uint64_t	 lost;		/* kmsg records overwritten unread */
+	uint64_t	 lost;		/* kmsg records lost unread */
 };
 
 struct oom_pid {
@@ -87,8 +87,8 @@ struct oom_watch {
 	struct oom_src	*src;
 	struct probe	*p;		/* NULL once the probe is gone */
 	char		*prog;		/* the program's name */
-	char		 comm[16];	/* argv[0] basename, cut as comm is;
-					   "" for a shell or env wrapper */
+	/* argv[0] basename, cut as comm is; "" for a shell or env. */
+	char		 comm[16];
 	int		 match_name;
 	pid_t		 main_pid;
 	struct oom_pid	*pids;
@@ -285,14 +285,17 @@ static void
 oom_dispatch(struct oom_src *src, const struct sys_oom *o)
 {
 	struct oom_watch	*w, *cand = NULL;
-	int			 n = 0;
+	int			 n = 0, by_pid = 0;
 
+	/* Every watch that knew the pid (two probes of one program). */
 	LIST_FOREACH(w, &oom_watches, entry) {
 		if (w->src == src && watch_has_pid(w, o->pid)) {
 			watch_kill(w, o, 0);
-			return;
+			by_pid = 1;
 		}
 	}
+	if (by_pid)
+		return;
 	LIST_FOREACH(w, &oom_watches, entry) {
 		if (w->src != src || w->p == NULL || !w->match_name ||
 		    !watch_has_name(w, o->name))

@@ -7,10 +7,10 @@
  * established sockets only, filtered by port in the kernel) when the
  * program shares chainkeeperd's namespace, else (or if netlink fails, or
  * with method: proc) from /proc/<pid>/net/tcp and tcp6, whose generation
- * costs several times more on a host with thousands of sockets.  A socket shared by several
- * processes counts once.  Filters: local port, remote port, local or
- * remote network.  The value is the count; min and max bound it.  The
- * check is synchronous and ends inside run().
+ * costs several times more on a host with thousands of sockets.  A socket
+ * shared by several processes counts once.  Filters: local port, remote
+ * port, local or remote network.  The value is the count; min and max
+ * bound it.  The check is synchronous and ends inside run().
  */
 #include "autoconf.h"
 
@@ -38,7 +38,7 @@
 #include "program.h"
 #include "util.h"
 
-#define PEERS_REMOTES	16	/* remote endpoints listed in the detail */
+#define PEERS_REMOTES	16	/* remote endpoints in the detail */
 
 #define PEERS_AUTO	0	/* netlink, else /proc */
 #define PEERS_NETLINK	1
@@ -353,8 +353,8 @@ peers_run(struct probe *p)
 	struct peers_count	 pc;
 	pid_t			*pids = NULL;
 	uint64_t		*inodes = NULL;
-	size_t			 npids = 0, n = 0, cap = 0, i, j, nfds = 0;
-	size_t			 unreadable = 0;
+	size_t			 npids = 0, n = 0, cap = 0, i, j;
+	size_t			 nfds = 0, unreadable = 0;
 	double			 value;
 	json_t			*detail;
 	int			 lasterr = 0;

@@ -329,8 +329,8 @@ sys_net_parse(const char *s, struct sys_net *net)
 int
 sys_net_match(const struct sys_net *net, int family, const uint8_t *addr)
 {
-	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
 	int			 full, rest;
 	uint8_t			 mask;
 
@@ -549,8 +549,8 @@ sys_cgroup_parse(const char *buf, size_t len, const char *controller,
 			found = c1 - p == 1 && *p == '0' && c2 == c1 + 1;
 		else if (c2 != NULL) {
 			for (c = c1 + 1; c < c2; c = comma + 1) {
-				if ((comma = memchr(c, ',', (size_t)(c2 - c))) ==
-				    NULL)
+				comma = memchr(c, ',', (size_t)(c2 - c));
+				if (comma == NULL)
 					comma = c2;
 				if ((size_t)(comma - c) == cl &&
 				    memcmp(c, controller, cl) == 0) {
@@ -717,7 +717,11 @@ sys_regex_translate(const char *re)
 			    re[i + 1] == '.' || re[i + 1] == '=')) {
 				/* [:alpha:] inside a bracket: copy through */
 				const char	*e;
-				char		 term[3] = { re[i + 1], ']', 0 };
+				char		 term[3];
+
+				term[0] = re[i + 1];
+				term[1] = ']';
+				term[2] = '\0';
 
 				e = strstr(re + i + 2, term);
 				if (e != NULL) {

@@ -35,7 +35,8 @@ char	*sys_tcp_addr(int, const uint8_t *, uint16_t, char *, size_t);
  * by local and remote port (0: any), and the parser of the replies.
  */
 typedef void (*sys_tcp_cb)(void *, const struct sys_tcp *);
-size_t	sys_diag_request(void *, size_t, int, uint16_t, uint16_t, uint32_t);
+size_t	sys_diag_request(void *, size_t, int, uint16_t, uint16_t,
+	    uint32_t);
 /* The buffer must be aligned as a struct nlmsghdr (4 bytes). */
 int	sys_diag_parse(const void *, size_t, uint32_t, sys_tcp_cb, void *);
 
@@ -53,7 +54,7 @@ struct sys_oom {
 	pid_t		 pid;
 	char		 name[64];
 	int		 killed;	/* "Killed process": the victim */
-	int		 memcg;		/* "Memory cgroup out of memory" */
+	int		 memcg;		/* in a memory cgroup */
 };
 int	sys_oom_parse(const char *, size_t, int, struct sys_oom *);
 
@@ -63,7 +64,7 @@ struct sys_kmsg {
 	int		 level;
 	uint64_t	 seq;
 	uint64_t	 usec;		/* since boot */
-	const char	*msg;		/* into the record; not NUL-ended */
+	const char	*msg;		/* in the record, not NUL-ended */
 	size_t		 msglen;
 };
 int	sys_kmsg_parse(const char *, size_t, struct sys_kmsg *);
@@ -116,13 +117,14 @@ struct sys_tail {
 	off_t		 off;
 	int		 opened;	/* opened at least once */
 	int		 missed;	/* it did not exist at first */
-	int		 from_end;	/* the first open starts at the end */
+	int		 from_end;	/* first open: start at the end */
 	unsigned int	 rotations;
 	unsigned int	 truncations;
 	uint64_t	 bytes;		/* read, ever */
 	uint64_t	 behind;	/* left for the next read (max hit) */
-	char		 sig[64];	/* the last bytes read, to notice a */
-	size_t		 siglen;	/* rewrite after a truncation */
+	/* The last bytes read, to notice a rewrite after a truncation. */
+	char		 sig[64];
+	size_t		 siglen;
 	struct sys_linebuf lb;
 };
 void	sys_tail_init(struct sys_tail *, const char *, int);

@@ -646,8 +646,9 @@ status_page(struct mbuf *b, int64_t refresh_ms)
 	mbuf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">\n");
 	if (refresh_ms > 0)
-		mbuf_printf(b, "<meta http-equiv=\"refresh\" content=\"%lld\">\n",
-		    (long long)((refresh_ms + 999) / 1000));
+		mbuf_printf(b, "<meta http-equiv=\"refresh\" "
+		    "content=\"%lld\">\n", (long long)((refresh_ms + 999) /
+		    1000));
 	mbuf_adds(b, "<title>chainkeeper: ");
 	html_escape(b, host);
 	mbuf_adds(b, "</title>\n<style>\n"

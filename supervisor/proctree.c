@@ -112,8 +112,9 @@ lookup(struct pinfo *v, size_t n, pid_t pid)
  * is also its process group), marker its instance marker.  The caller frees
  * *pids.  Returns -1 if /proc cannot be read.
  */
-int
-proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
+static int
+collect(pid_t root, const char *marker, int thorough, pid_t **pids,
+    size_t *np)
 {
 	struct pinfo	*v, *q;
 	size_t		 n, i, k = 0, depth;
@@ -157,7 +158,8 @@ proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
 		 */
 		if (((below_self || everywhere) && (below_root ||
 		    (root > 0 && (v[i].pgrp == root || v[i].pid == root)))) ||
-		    has_marker(v[i].pid, marker))
+		    ((thorough || below_self || everywhere) &&
+		    has_marker(v[i].pid, marker)))
 			(*pids)[k++] = v[i].pid;
 	}
 	free(v);
@@ -217,6 +219,28 @@ proctree_stat(pid_t root, const char *marker, struct proctree_stat *st)
 	return (0);
 }
 
+/*
+ * The pids of a running instance's tree, for probes: cheap, it reads the
+ * environment only of processes below this chainkeeperd (or of an adopted
+ * instance's).
+ */
+int
+proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
+{
+	return (collect(root, marker, 0, pids, np));
+}
+
+/*
+ * The same for a stop: also every process on the host that carries the
+ * marker (left by an adopted program, reparented to init).  Dearer: it
+ * reads every process's environment.
+ */
+int
+proctree_collect_all(pid_t root, const char *marker, pid_t **pids, size_t *np)
+{
+	return (collect(root, marker, 1, pids, np));
+}
+
 /* Signal a program instance's whole tree; returns how many were sent. */
 int
 proctree_kill(pid_t root, const char *marker, int sig)
@@ -225,7 +249,7 @@ proctree_kill(pid_t root, const char *marker, int sig)
 	size_t	 n, i;
 	int	 sent = 0;
 
-	if (proctree_collect(root, marker, &pids, &n) == -1)
+	if (proctree_collect_all(root, marker, &pids, &n) == -1)
 		return (-1);
 	for (i = 0; i < n; i++)
 		if (kill(pids[i], sig) == 0)

@@ -19,6 +19,7 @@ struct proctree_stat {
 };
 
 int	proctree_collect(pid_t, const char *, pid_t **, size_t *);
+int	proctree_collect_all(pid_t, const char *, pid_t **, size_t *);
 int	proctree_kill(pid_t, const char *, int);
 int	proctree_stat(pid_t, const char *, struct proctree_stat *);
 unsigned long long proctree_start_ticks(pid_t);

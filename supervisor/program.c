@@ -682,7 +682,7 @@ program_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (p->pid > 0)
 		return;		/* its exit will come */
-	if (proctree_collect(p->pgid, p->marker, &pids, &n) == -1)
+	if (proctree_collect_all(p->pgid, p->marker, &pids, &n) == -1)
 		return;
 	free(pids);
 	if (n == 0) {

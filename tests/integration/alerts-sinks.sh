@@ -12,6 +12,8 @@
 #    hangs past the sink's timeout is killed and tried again;
 #  - chainkeeperctl alerts summary sends the summary to summary.sinks,
 #    listing every program and its state;
+#  - an OOM kill (a kernel line in a syslog file the oom probe reads, then
+#    SIGKILL) raises one critical "oom" alert and no "exit" alert;
 #  - alerts test with an unknown sink fails with a message;
 #  - -nv shows the alerts section without any secret, a secret-looking
 #    header value as (redacted);
@@ -89,9 +91,13 @@ alerts:
       kind: exec
       command: $hang
       timeout: 500ms
+    oomlog:
+      kind: exec
+      command: [sh, -c, 'echo "\$CK_ALERT_EVENT \$CK_ALERT_SEVERITY" >>$T/oom.log']
   routes:
     - {event: fatal, severity: critical, sinks: [hook, tg]}
     - {program: "quit*", event: [exit, oom], sinks: [page]}
+    - {program: hog, sinks: [oomlog]}
 programs:
   crashy:
     command: [$crashy]
@@ -101,7 +107,14 @@ programs:
     command: [$quitter]
     startsecs: 0
     autorestart: false
+  hog:
+    command: [sleep, "600"]
+    startsecs: 0
+    autorestart: false
+    probes:
+      - {kind: oom, syslog: $T/syslog, interval: 300ms, fall: 1, rise: 1}
 EOF
+: >"$T/syslog"
 start_daemon
 
 # Routes.
@@ -180,7 +193,27 @@ sum=$(fake_state wecom '.telegram[-1].text')
 assert_match 'SUMMARY\] testhost: daily summary' "$sum" "summary title"
 assert_match 'crashy: FATAL' "$sum" "summary of crashy"
 assert_match 'quitter: EXITED' "$sum" "summary of quitter"
-assert_match '2 programs, 1 open incidents' "$sum" "summary counts"
+assert_match 'hog: RUNNING, healthy, up [0-9]+ s' "$sum" "summary of hog"
+assert_match '3 programs, 1 open incidents' "$sum" "summary counts"
+assert_match 'open since [0-9-]+ [0-9:]+: crashy fatal$' "$sum" \
+    "summary of the open incidents"
+
+# An OOM kill: one critical oom alert, no exit alert.
+wait_until "hog RUNNING" 15 'state_is hog RUNNING'
+hpid=$(status_field hog pid)
+echo "$(date '+%b %e %H:%M:%S') $(hostname) kernel: [12345.678901] Out of memory: Killed process $hpid (sleep) total-vm:8123456kB, anon-rss:5234567kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:11264kB oom_score_adj:0" >>"$T/syslog"
+wait_until "the oom probe to see it" 15 \
+    '[ "$(status_field hog "probes[0].health")" = failing ]'
+kill -9 "$hpid"
+wait_until "hog EXITED" 15 'state_is hog EXITED'
+wait_until "the oom alert delivered" 15 'grep -q "^oom critical$" "$T/oom.log"'
+wait_for "the hog alerts delivered" 15 all_sent
+assert_eq 1 "$(alerts_json | jq '[.alerts[] |
+    select(.title | test("hog oom"))] | length')" "oom alerts"
+assert_eq 0 "$(alerts_json | jq '[.alerts[] |
+    select(.title | test("hog exit"))] | length')" "exit alerts of hog"
+assert_match 'killed by the OOM killer' "$(alerts_json | jq -r '.alerts[] |
+    select(.title | test("hog oom")) | .message')" "oom message"
 
 # Errors and the normalized configuration.
 out=$(ctl alerts test nosuch 2>&1) && fail "alerts test nosuch succeeded"

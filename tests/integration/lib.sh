@@ -113,14 +113,14 @@ assert_ne() {
 
 # assert_match REGEX TEXT [WHAT]: TEXT matches the extended REGEX.
 assert_match() {
-	if ! printf '%s\n' "$2" | grep -Eq -- "$1"; then
+	if ! grep -Eq -- "$1" <<<"$2"; then
 		fail "${3:-text} does not match /$1/: $2"
 	fi
 }
 
 # assert_nomatch REGEX TEXT [WHAT]
 assert_nomatch() {
-	if printf '%s\n' "$2" | grep -Eq -- "$1"; then
+	if grep -Eq -- "$1" <<<"$2"; then
 		fail "${3:-text} matches /$1/ but should not: $2"
 	fi
 }

@@ -798,7 +798,7 @@ test_no_restart_when_shutting_down(void **state)
 	struct program	*p;
 
 	(void)state;
-	p = new_program("late", "{command: [sh, -c, 'sleep 0.1; exit 1'], "
+	p = new_program("late", "{command: [sh, -c, 'sleep 1; exit 1'], "
 	    "startsecs: 20ms, autorestart: true}");
 	program_start(p);
 	wait_state(p, PROGRAM_RUNNING);
