@@ -13,11 +13,17 @@
 # Not checked: what runs after "chainkeeperctl reexec" (the exec leaves
 # valgrind: its log has no summary; reexec.sh and metrics-listener.sh
 # still run, the part before the exec is checked up to the exec), and
-# daemons a test kills with SIGKILL (no summary either); both are listed.
+# daemons a test kills with SIGKILL (no summary either); both are counted
+# under NO_SUMMARY.  Tests that cannot pass under valgrind 3.19 run all the
+# same (their daemons are checked) and are shown as XFAIL with the reason:
+# adoption needs pidfd_open(2), which valgrind 3.19 does not implement, and
+# valgrind refuses to raise RLIMIT_NOFILE; alerts-incident's probe timeout
+# (150 ms) is too short for a daemon under valgrind.  Other failures are
+# listed too, but only memory errors and leaks fail the run.
 #
 # Usage: tests/valgrind.sh [--jobs J] [TEST...]	(TEST: e.g. reload)
 # Needs a built tree (make) and valgrind.  Exit status 0 when no daemon
-# had a memory error or leak and every test passed.
+# had a memory error or a definite or indirect leak.
 set -uo pipefail
 top=$(cd -- "$(dirname -- "$0")/.." && pwd)
 cd -- "$top" || exit 2
@@ -48,7 +54,11 @@ mkdir -p "$out"
 vg="valgrind --tool=memcheck --leak-check=full"
 vg="$vg --errors-for-leak-kinds=definite,indirect --error-exitcode=42"
 vg="$vg --track-fds=no --child-silent-after-fork=yes --num-callers=30"
-export CHAINKEEPERD=$top/chainkeeperd CHAINKEEPERCTL=$top/chainkeeperctl
+# Copies: a rebuild of the tree during the run must not change them.
+mkdir -p "$out/bin"
+cp chainkeeperd chainkeeperctl chainkeeper-fdholder "$out/bin/" || exit 2
+export CHAINKEEPERD=$out/bin/chainkeeperd
+export CHAINKEEPERCTL=$out/bin/chainkeeperctl
 export TESTS_SRCDIR=$top/tests
 export CK_TIMEOUT_SCALE=${CK_TIMEOUT_SCALE:-4}
 export CK_TEST_TIMEOUT=${CK_TEST_TIMEOUT:-1200}
@@ -71,6 +81,21 @@ vg_sum() {
 		i=$((i + ${x:-0}))
 	done
 	echo "$e $d $i $n"
+}
+
+# Why a test cannot pass under valgrind, if it cannot.
+vg_known() {
+	case $1 in
+	adopt|rules|recover-raptoreum)
+		echo "adoption after a SIGKILL needs pidfd_open(2): ENOSYS" \
+		    "under valgrind 3.19" ;;
+	user)
+		echo "limits.nofile: valgrind refuses to raise RLIMIT_NOFILE" \
+		    "(EPERM)" ;;
+	alerts-incident)
+		echo "its probe's 150 ms timeout is shorter than an HTTP check" \
+		    "by a daemon under valgrind" ;;
+	esac
 }
 
 # run_test NAME: one integration test; writes $out/NAME.{out,rc}.
@@ -97,7 +122,7 @@ ncfg=0
 for f in etc/*.yaml tests/fuzz/corpus/config/*; do
 	[ -s "$f" ] || continue
 	ncfg=$((ncfg + 1))
-	$vg --log-file="$out/config-check.$ncfg.vg" ./chainkeeperd -nv \
+	$vg --log-file="$out/config-check.$ncfg.vg" "$CHAINKEEPERD" -nv \
 	    -c "$f" >/dev/null 2>&1 &
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
 		sleep 0.2
@@ -108,12 +133,18 @@ wait
 printf '%-22s %-6s %7s %7s %12s %12s %s\n' TEST RESULT DAEMONS ERRORS \
     DEF_LOST_B IND_LOST_B NO_SUMMARY
 total_e=0 total_d=0 total_i=0 total_n=0 failed=0 passed=0 skipped=0
+xfailed=0
 for t in "$@"; do
 	rc=$(cat "$out/$t.rc" 2>/dev/null || echo 99)
 	case $rc in
 	0) res=PASS; passed=$((passed + 1)) ;;
 	77) res=SKIP; skipped=$((skipped + 1)) ;;
-	*) res="FAIL"; failed=$((failed + 1)) ;;
+	*)
+		if [ -n "$(vg_known "$t")" ]; then
+			res=XFAIL; xfailed=$((xfailed + 1))
+		else
+			res=FAIL; failed=$((failed + 1))
+		fi ;;
 	esac
 	logs=("$out/$t".*.vg)
 	if [ -e "${logs[0]}" ]; then
@@ -142,14 +173,16 @@ done
 for t in "$@"; do
 	rc=$(cat "$out/$t.rc" 2>/dev/null || echo 99)
 	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
-		echo "---- $t failed under valgrind: $out/$t.out"
-		grep -E ': FAIL|FAILED' "$out/$t.out" | head -5
+		why=$(vg_known "$t")
+		echo "---- $t failed under valgrind${why:+ (expected: $why)}:" \
+		    "$out/$t.out"
+		grep -E ': FAIL' "$out/$t.out" | head -3
 	fi
 done
-echo "valgrind: $# tests ($passed passed, $failed failed, $skipped" \
-    "skipped) and $ncfg configurations in $(( $(date +%s) - start )) s:" \
+echo "valgrind: $# tests ($passed passed, $failed failed, $xfailed" \
+    "expected failures, $skipped skipped) and $ncfg configurations in" \
+    "$(( $(date +%s) - start )) s:" \
     "$total_e errors, $total_d bytes definitely lost, $total_i bytes" \
     "indirectly lost; $total_n daemon logs without a summary (SIGKILL" \
     "or reexec)"
-[ "$total_e" = 0 ] && [ "$total_d" = 0 ] && [ "$total_i" = 0 ] &&
-    [ "$failed" = 0 ]
+[ "$total_e" = 0 ] && [ "$total_d" = 0 ] && [ "$total_i" = 0 ]
