@@ -134,6 +134,10 @@ journal_open(const char *dir)
 		return (-1);
 	}
 	journal_size = lseek(journal_fd, 0, SEEK_END);
+	/* A torn last record (a crash mid-write) must not swallow the next. */
+	if (journal_size > 0 && pread(journal_fd, seqs, 1, journal_size - 1) ==
+	    1 && seqs[0] != '\n' && write(journal_fd, "\n", 1) == 1)
+		journal_size++;
 	json_object_foreach(open_begins, key, v) {
 		log_warnx("journal: %s: action %s (#%s) of rule %s began at %lld "
 		    "and never ended: it was interrupted and is NOT run again; "
