@@ -31,31 +31,40 @@ struct pinfo {
 
 static enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_ID_PGRP };
 
-/* Whether /proc/pid/environ holds the marker. */
+/* The CHAINKEEPER_INSTANCE value of a process; -1 if it has none. */
 static int
-has_marker(pid_t pid, const char *marker)
+instance_of(pid_t pid, char *out, size_t outlen)
 {
-	char	 path[64], buf[16384], want[160];
+	char	 path[64], buf[16384], *p, *end;
+	size_t	 ml = strlen(PROCTREE_MARKER "=");
 	ssize_t	 n;
-	size_t	 wl;
 	int	 fd;
-	char	*p, *end;
 
 	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
+		return (-1);
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return (0);
+		return (-1);
 	buf[n] = '\0';
-	wl = (size_t)snprintf(want, sizeof(want), "%s=%s", PROCTREE_MARKER,
-	    marker);
 	end = buf + n;
 	for (p = buf; p < end; p += strlen(p) + 1)
-		if (strlen(p) == wl && memcmp(p, want, wl) == 0)
-			return (1);
-	return (0);
+		if (strncmp(p, PROCTREE_MARKER "=", ml) == 0) {
+			snprintf(out, outlen, "%s", p + ml);
+			return (0);
+		}
+	return (-1);
+}
+
+/* Whether a process carries the marker. */
+static int
+has_marker(pid_t pid, const char *marker)
+{
+	char	 value[160];
+
+	return (instance_of(pid, value, sizeof(value)) == 0 &&
+	    strcmp(value, marker) == 0);
 }
 
 static int
@@ -66,7 +75,6 @@ pinfo_cmp(const void *a, const void *b)
 	return (x->pid < y->pid ? -1 : x->pid > y->pid);
 }
 
-/* Every process, sorted by pid (for lookup()). */
 static int
 read_all(struct pinfo **out, size_t *np)
 {
@@ -364,14 +372,18 @@ proctree_kill_markers(char *const *markers, size_t nm, int sig)
 	size_t		 n, i, j;
 	pid_t		 self = getpid();
 	int		 killed = 0;
+	char		 value[160];
 
 	if (nm == 0 || read_all(&v, &n) == -1)
 		return (0);
 	for (i = 0; i < n; i++) {
 		if (v[i].pid == self || v[i].pid <= 1)
 			continue;
+		/* One read of its environment, matched against them all. */
+		if (instance_of(v[i].pid, value, sizeof(value)) == -1)
+			continue;
 		for (j = 0; j < nm; j++)
-			if (has_marker(v[i].pid, markers[j])) {
+			if (strcmp(value, markers[j]) == 0) {
 				if (kill(v[i].pid, sig) == 0)
 					killed++;
 				break;

@@ -220,7 +220,8 @@ state_save(void)
 static int
 state_write(int durable)
 {
-	char	*path, *tmp;
+	char	*path, *tmp, *text = NULL;
+	size_t	 len;
 	int	 fd = -1, dfd, rc = -1;
 
 	if (state_dir == NULL)
@@ -232,8 +233,15 @@ state_write(int durable)
 		log_warn("state: open %s", tmp);
 		goto done;
 	}
-	if (json_dumpfd(state, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == -1 ||
-	    write(fd, "\n", 1) != 1) {
+	/* One write: json_dumpfd() writes each token on its own. */
+	if ((text = json_dumps(state, JSON_INDENT(1) | JSON_SORT_KEYS)) ==
+	    NULL) {
+		log_warnx("state: cannot encode the state");
+		goto done;
+	}
+	len = strlen(text);
+	text[len++] = '\n';	/* over the NUL: the buffer holds it */
+	if (write(fd, text, len) != (ssize_t)len) {
 		log_warn("state: write %s", tmp);
 		goto done;
 	}
@@ -259,6 +267,7 @@ done:
 		close(fd);
 		unlink(tmp);
 	}
+	free(text);
 	free(path);
 	free(tmp);
 	return (rc);
