@@ -227,6 +227,7 @@ target_settled(struct client *c, struct target *t)
 {
 	struct program	*p;
 	const char	*err = NULL;
+	char		 why[256];
 
 	if (t->done)
 		return (1);
@@ -248,6 +249,12 @@ target_settled(struct client *c, struct target *t)
 			return (0);
 		case PROGRAM_BACKOFF:
 			err = "exited too quickly; retrying (BACKOFF)";
+			if (p->resfails > 0 && p->spawnerr != NULL) {
+				snprintf(why, sizeof(why), "%s; retrying "
+				    "until the host has it again (BACKOFF)",
+				    p->spawnerr);
+				err = why;
+			}
 			break;
 		case PROGRAM_FATAL:
 			err = "could not be started (FATAL)";

@@ -4,6 +4,11 @@
  * the file (O_APPEND).  Rotation is by size and only at a line boundary,
  * so no line is ever split between two files: "name" is current, "name.1"
  * the newest backup.  A line longer than maxbytes is written whole.
+ *
+ * When the file cannot be written (a full disk, a folder that cannot be
+ * made) the output is dropped, counted, and the write tried again once a
+ * second; writing resumes at the start of a line, and the log says how
+ * much was lost.  The pipe is read all along, so the program never blocks.
  */
 #include "autoconf.h"
 
@@ -41,7 +46,11 @@ struct logfile {
 	uint64_t	 size;
 	int		 at_nl;		/* last byte written was '\n' */
 	uint64_t	 total;		/* bytes captured, ever */
-	int		 warned;
+	int		 failing;	/* writes fail: output is dropped */
+	ev_tstamp	 retry_at;	/* when failing: next write attempt */
+	uint64_t	 dropped;	/* bytes dropped while failing */
+	uint64_t	 dropped_lines;
+	int		 stream_nl;	/* last byte captured was '\n' */
 	ev_tstamp	 checked;	/* when the file's link was last checked */
 	int		 rfd;		/* read end of the pipe */
 	ev_io		 io;
@@ -51,8 +60,10 @@ struct logfile {
 static LIST_HEAD(, logfile) logfiles = LIST_HEAD_INITIALIZER(logfiles);
 
 static void	logfile_read_cb(struct ev_loop *, ev_io *, int);
+static void	logfile_fail(struct logfile *, const char *, int,
+		    const char *, size_t);
 
-/* Open (or create) the file and learn its size. */
+/* Open (or create) the file and learn its size; -1 with errno if not. */
 static int
 logfile_open(struct logfile *lf)
 {
@@ -75,15 +86,8 @@ logfile_open(struct logfile *lf)
 		lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT |
 		    O_CLOEXEC | O_NOCTTY, 0640);
 	}
-	if (lf->fd == -1) {
-		if (!lf->warned)
-			log_warn("%s: cannot open %s", lf->label, lf->path);
-		lf->warned = 1;
+	if (lf->fd == -1)
 		return (-1);
-	}
-	if (lf->warned)
-		log_info("%s: writing to %s again", lf->label, lf->path);
-	lf->warned = 0;
 	lf->size = 0;
 	lf->at_nl = 1;
 	lf->regular = 0;
@@ -110,9 +114,11 @@ logfile_new(const char *label, const struct logfile_config *lc)
 	lf->fd = -1;
 	lf->rfd = -1;
 	lf->at_nl = 1;
+	lf->stream_nl = 1;
 	LIST_INIT(&lf->subs);
 	LIST_INSERT_HEAD(&logfiles, lf, entry);
-	logfile_open(lf);
+	if (logfile_open(lf) == -1)
+		logfile_fail(lf, "cannot open", errno, NULL, 0);
 	return (lf);
 }
 
@@ -260,6 +266,81 @@ logfile_publish(struct logfile *lf, const char *buf, size_t len)
 	}
 }
 
+/* Count bytes that will never reach the file. */
+static void
+logfile_drop(struct logfile *lf, const char *buf, size_t len)
+{
+	const char	*end = buf + len, *nl;
+
+	lf->dropped += len;
+	while (buf < end && (nl = memchr(buf, '\n', end - buf)) != NULL) {
+		lf->dropped_lines++;
+		buf = nl + 1;
+	}
+}
+
+/*
+ * A write (or open) failed: drop this output and try again in a second.
+ * The first failure of an episode is logged; so is its end.
+ */
+static void
+logfile_fail(struct logfile *lf, const char *what, int e, const char *buf,
+    size_t len)
+{
+	if (!lf->failing) {
+		log_warnx("%s: %s %s: %s: output is dropped until it can be "
+		    "written again (tried once a second)", lf->label, what,
+		    lf->path, strerror(e));
+		lf->failing = 1;
+		lf->dropped = 0;
+		lf->dropped_lines = 0;
+	}
+	logfile_drop(lf, buf, len);
+	lf->retry_at = ev_now(EV_DEFAULT) + 1.0;
+	/* A full disk may free up under the same file; anything else
+	 * (an I/O error, a file that was replaced) wants a fresh open. */
+	if (e != ENOSPC && e != EDQUOT && e != EFBIG && lf->fd != -1) {
+		close(lf->fd);
+		lf->fd = -1;
+	}
+}
+
+/*
+ * While failing: whether to try writing now.  Output is taken up again
+ * only at the start of a line (what came before it is dropped), and a
+ * line the failure cut short in the file is ended first.
+ */
+static int
+logfile_retry(struct logfile *lf, const char **buf, size_t *len,
+    int stream_nl)
+{
+	size_t	 skip;
+
+	if (ev_now(EV_DEFAULT) < lf->retry_at) {
+		logfile_drop(lf, *buf, *len);
+		return (0);
+	}
+	skip = stream_nl ? 0 : first_nl(*buf, *len);
+	logfile_drop(lf, *buf, skip);
+	*buf += skip;
+	*len -= skip;
+	if (*len == 0)
+		return (0);
+	if (lf->fd == -1 && logfile_open(lf) == -1) {
+		logfile_fail(lf, "cannot open", errno, *buf, *len);
+		return (0);
+	}
+	if (!lf->at_nl) {
+		if (write(lf->fd, "\n", 1) != 1) {
+			logfile_fail(lf, "write", errno, *buf, *len);
+			return (0);
+		}
+		lf->size++;
+		lf->at_nl = 1;
+	}
+	return (1);
+}
+
 /* Write captured bytes, rotating at line boundaries. */
 int
 logfile_write(struct logfile *lf, const char *buf, size_t len)
@@ -267,9 +348,15 @@ logfile_write(struct logfile *lf, const char *buf, size_t len)
 	struct stat	 st;
 	size_t		 n, room;
 	ssize_t		 w;
+	int		 stream_nl = lf->stream_nl;
 
+	if (len == 0)
+		return (0);
 	lf->total += len;
+	lf->stream_nl = buf[len - 1] == '\n';
 	logfile_publish(lf, buf, len);
+	if (lf->failing && !logfile_retry(lf, &buf, &len, stream_nl))
+		return (-1);
 	/* A file removed under us (or its folder) is made again, once a
 	 * second at most. */
 	if (lf->fd != -1 && ev_now(EV_DEFAULT) - lf->checked >= 1.0) {
@@ -282,8 +369,10 @@ logfile_write(struct logfile *lf, const char *buf, size_t len)
 		}
 	}
 	while (len > 0) {
-		if (lf->fd == -1 && logfile_open(lf) == -1)
+		if (lf->fd == -1 && logfile_open(lf) == -1) {
+			logfile_fail(lf, "cannot open", errno, buf, len);
 			return (-1);
+		}
 		n = len;
 		if (lf->regular && lf->maxbytes > 0) {
 			if (lf->size >= (uint64_t)lf->maxbytes && lf->at_nl &&
@@ -310,15 +399,15 @@ logfile_write(struct logfile *lf, const char *buf, size_t len)
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			/* Full disk, I/O error: this chunk is lost; the next
-			 * one tries a fresh open. */
-			if (!lf->warned)
-				log_warn("%s: write %s: output is being lost",
-				    lf->label, lf->path);
-			lf->warned = 1;
-			close(lf->fd);
-			lf->fd = -1;
+			logfile_fail(lf, "write", errno, buf, len);
 			return (-1);
+		}
+		if (lf->failing) {
+			log_info("%s: writing to %s again; %llu bytes (%llu "
+			    "lines) were dropped while it failed", lf->label,
+			    lf->path, (unsigned long long)lf->dropped,
+			    (unsigned long long)lf->dropped_lines);
+			lf->failing = 0;
 		}
 		lf->size += (uint64_t)w;
 		lf->at_nl = buf[w - 1] == '\n';
@@ -354,7 +443,11 @@ logfile_reopen(struct logfile *lf)
 		close(lf->fd);
 		lf->fd = -1;
 	}
-	return (logfile_open(lf));
+	if (logfile_open(lf) == -1) {
+		logfile_fail(lf, "cannot open", errno, NULL, 0);
+		return (-1);
+	}
+	return (0);
 }
 
 /* SIGUSR2: reopen every log file (after an external logrotate). */

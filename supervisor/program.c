@@ -484,12 +484,44 @@ program_adopt(struct program *p, pid_t pid, unsigned long long ticks,
 	return (0);
 }
 
+/*
+ * A spawn failed before the program could run.  When the host is out of a
+ * resource (processes, memory, file descriptors) it is not the program's
+ * fault: retry at the backoff pace for as long as it takes, without
+ * counting against startretries, so the program comes back by itself when
+ * the resource does.  Anything else counts as a failed start.
+ */
+static void
+program_spawn_failed(struct program *p, const char *what, int e)
+{
+	int64_t	 delay;
+
+	free(p->spawnerr);
+	xasprintf(&p->spawnerr, "%s: %s", what, strerror(e));
+	if (e != EAGAIN && e != ENOMEM && e != EMFILE && e != ENFILE) {
+		log_warnx("%s: %s", p->pc->name, p->spawnerr);
+		p->retries++;
+		program_backoff(p, p->retries, p->spawnerr);
+		return;
+	}
+	p->resfails++;
+	if (p->resfails == 1)
+		log_warnx("%s: %s: the host is out of a resource; retrying "
+		    "until it returns (not counted against startretries)",
+		    p->pc->name, p->spawnerr);
+	delay = program_backoff_delay(&p->pc->backoff, p->resfails,
+	    arc4random());
+	timer_set(&p->timer, delay);
+	program_set_state(p, PROGRAM_BACKOFF, "%s (attempt %d); retry in "
+	    "%lld ms", p->spawnerr, p->resfails, (long long)delay);
+}
+
 /* fork and exec; STARTING, or BACKOFF when even fork failed. */
 static void
 program_spawn(struct program *p)
 {
 	struct spawn_io	 io;
-	int		 ep[2];
+	int		 ep[2], e;
 	pid_t		 pid;
 
 	free(p->spawnerr);
@@ -497,11 +529,7 @@ program_spawn(struct program *p)
 	p->waiting = 0;
 	p->killed = 0;
 	if (program_open_output(p) == -1 || pipe2(ep, O_CLOEXEC) == -1) {
-		xasprintf(&p->spawnerr, "cannot create pipes: %s",
-		    strerror(errno));
-		log_warnx("%s: %s", p->pc->name, p->spawnerr);
-		p->retries++;
-		program_backoff(p, p->retries, p->spawnerr);
+		program_spawn_failed(p, "cannot create pipes", errno);
 		return;
 	}
 	io.out = p->outw;
@@ -512,12 +540,15 @@ program_spawn(struct program *p)
 	pid = spawn_program(p->pc, &io, p->marker);
 	close(ep[1]);
 	if (pid == -1) {
+		e = errno;
 		close(ep[0]);
-		xasprintf(&p->spawnerr, "fork: %s", strerror(errno));
-		log_warnx("%s: %s", p->pc->name, p->spawnerr);
-		p->retries++;
-		program_backoff(p, p->retries, p->spawnerr);
+		program_spawn_failed(p, "fork", e);
 		return;
+	}
+	if (p->resfails > 0) {
+		log_info("%s: spawned again after %d attempts failed for want "
+		    "of a host resource", p->pc->name, p->resfails);
+		p->resfails = 0;
 	}
 	p->runs++;
 	p->pid = pid;

@@ -42,6 +42,8 @@ struct program {
 	time_t		 start_wall;
 	int64_t		 state_ms;	/* monotonic, of the last change */
 	int		 retries;	/* failed starts since RUNNING */
+	int		 resfails;	/* spawns failed for want of a host
+					   resource (fork EAGAIN, EMFILE) */
 	int		 crashes;	/* quick exits since a long run */
 	unsigned int	 restarts;	/* automatic restarts, ever */
 	int		 exec_ok;	/* exec(2) succeeded in this run */
