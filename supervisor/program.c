@@ -34,6 +34,7 @@
 
 #define SWEEP_INTERVAL		0.1	/* s, leftovers after main exit */
 #define SWEEP_INTERVAL_SLOW	1.0	/* s, once SIGKILL was sent */
+#define PIDPOLL_INTERVAL	0.25	/* s, adopted pid without a pidfd */
 
 struct programs	 programs = TAILQ_HEAD_INITIALIZER(programs);
 char		 program_daemon_id[16] = "0";
@@ -43,6 +44,8 @@ void		(*program_changed_hook)(struct program *);
 static void	program_spawn(struct program *);
 static void	program_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	program_sweep_cb(struct ev_loop *, ev_timer *, int);
+static void	program_pidpoll_cb(struct ev_loop *, ev_timer *, int);
+static void	program_unwatch(struct program *);
 static void	program_exec_cb(struct ev_loop *, ev_io *, int);
 
 static const char *
@@ -183,6 +186,9 @@ program_new(struct program_config *pc)
 	ev_timer_init(&p->sweep, program_sweep_cb, SWEEP_INTERVAL,
 	    SWEEP_INTERVAL);
 	p->sweep.data = p;
+	ev_timer_init(&p->pidpoll, program_pidpoll_cb, PIDPOLL_INTERVAL,
+	    PIDPOLL_INTERVAL);
+	p->pidpoll.data = p;
 	program_insert(p);
 	rules_program_start(p);
 	return (p);
@@ -214,10 +220,7 @@ program_free(struct program *p)
 	eosfo_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
-	if (p->pidfd != -1) {
-		ev_io_stop(EV_DEFAULT, &p->pidio);
-		close(p->pidfd);
-	}
+	program_unwatch(p);
 	if (p->execfd != -1) {
 		ev_io_stop(EV_DEFAULT, &p->execio);
 		close(p->execfd);
@@ -431,6 +434,33 @@ program_pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 	program_child_exited(p, PROGRAM_EXIT_UNKNOWN);
 }
 
+/* Without a pidfd: the adopted pid is gone once its start ticks change. */
+static void
+program_pidpoll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct program	*p = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (p->pid > 0 && proctree_start_ticks(p->pid) == p->start_ticks)
+		return;
+	log_info("%s: adopted pid %ld has exited (seen by polling)",
+	    p->pc->name, (long)p->pid);
+	program_child_exited(p, PROGRAM_EXIT_UNKNOWN);
+}
+
+/* Stop watching an adopted non-child. */
+static void
+program_unwatch(struct program *p)
+{
+	ev_timer_stop(EV_DEFAULT, &p->pidpoll);
+	if (p->pidfd != -1) {
+		ev_io_stop(EV_DEFAULT, &p->pidio);
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+}
+
 /*
  * Take over a run started by an earlier chainkeeperd: the process with this
  * pid must still have the recorded start ticks, or it is another process
@@ -468,19 +498,26 @@ program_adopt(struct program *p, pid_t pid, unsigned long long ticks,
 	snprintf(p->marker, sizeof(p->marker), "%s:%s/%ld", program_daemon_id,
 	    p->pc->name, (long)pid);
 	if (ppid != (long)getpid()) {
+		/* Without a pidfd (an old kernel, no descriptor left) the
+		 * program is still adopted, never started twice: its exit is
+		 * then seen by polling. */
 		if ((p->pidfd = pidfd_open(pid, 0)) == -1) {
-			log_warn("%s: pidfd_open %ld", p->pc->name, (long)pid);
-			p->pid = 0;
-			return (-1);
+			log_warn("%s: pidfd_open %ld: its exit will be seen by "
+			    "polling every %d ms", p->pc->name, (long)pid,
+			    (int)(PIDPOLL_INTERVAL * 1000));
+			ev_timer_again(EV_DEFAULT, &p->pidpoll);
+		} else {
+			ev_io_init(&p->pidio, program_pidfd_cb, p->pidfd,
+			    EV_READ);
+			p->pidio.data = p;
+			ev_io_start(EV_DEFAULT, &p->pidio);
 		}
-		ev_io_init(&p->pidio, program_pidfd_cb, p->pidfd, EV_READ);
-		p->pidio.data = p;
-		ev_io_start(EV_DEFAULT, &p->pidio);
 	}
 	program_record_run(p);
 	program_set_state(p, PROGRAM_RUNNING, "adopted pid %ld%s, up %lld s",
-	    (long)pid, p->pidfd == -1 ? "" : " (not a child: exit status "
-	    "will not be known)", (long long)(time(NULL) - p->start_wall));
+	    (long)pid, ppid == (long)getpid() ? "" : " (not a child: exit "
+	    "status will not be known)",
+	    (long long)(time(NULL) - p->start_wall));
 	return (0);
 }
 
@@ -958,11 +995,7 @@ program_child_exited(struct program *p, int status)
 	exit_text(status, p->exit_oom, what, sizeof(what));
 	if (p->exit_oom)
 		rules_program_event(p, RULE_ON_OOM, what);
-	if (p->pidfd != -1) {
-		ev_io_stop(EV_DEFAULT, &p->pidio);
-		close(p->pidfd);
-		p->pidfd = -1;
-	}
+	program_unwatch(p);
 	state_run_clear(p->pc->name);
 	eosfo_exited(p);
 	p->pid = 0;

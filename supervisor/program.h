@@ -74,6 +74,7 @@ struct program {
 	int		 adopted;	/* a run started by an earlier daemon */
 	int		 pidfd;		/* exit watch of an adopted non-child */
 	ev_io		 pidio;
+	ev_timer	 pidpoll;	/* the same, without a pidfd */
 	struct probe	**probes;	/* this run's, while RUNNING */
 	size_t		 nprobes;
 	struct rule_state *rules;	/* one per configured rule */

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "log.h"
 #include "program.h"
+#include "proctree.h"
 #include "spawn.h"
 #include "state.h"
 #include "util.h"
@@ -49,6 +50,34 @@ struct trans {
 };
 
 static char		 tmpdir[1024];
+static int		 fork_fails;	/* fork() fails with EAGAIN */
+static int		 pidfd_fails;	/* pidfd_open() fails with ENOSYS */
+
+/* Linked with --wrap: the host's resources run out on demand. */
+pid_t	__real_fork(void);
+pid_t	__wrap_fork(void);
+int	__real_pidfd_open(pid_t, unsigned int);
+int	__wrap_pidfd_open(pid_t, unsigned int);
+
+pid_t
+__wrap_fork(void)
+{
+	if (fork_fails) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	return (__real_fork());
+}
+
+int
+__wrap_pidfd_open(pid_t pid, unsigned int flags)
+{
+	if (pidfd_fails) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	return (__real_pidfd_open(pid, flags));
+}
 static struct trans	 trans[MAXTRANS];
 static int		 ntrans;
 static ev_child		 child_w;
@@ -671,6 +700,131 @@ test_spawn_error(void **state)
 	}
 }
 
+static int
+resfails_reach(const struct program *p, long n)
+{
+	return (p->resfails >= n);
+}
+
+/*
+ * fork failing with EAGAIN (a process limit) is not a failed start: the
+ * program stays in BACKOFF past startretries, never FATAL, runs nothing,
+ * and starts by itself once fork works again.
+ */
+static void
+test_fork_eagain(void **state)
+{
+	struct program	*p;
+	int		 i;
+
+	(void)state;
+	p = new_program("starved", "{command: sleep 30, startsecs: 0, "
+	    "startretries: 1, backoff: {initial: 10ms, max: 20ms, "
+	    "jitter: 0}}");
+	fork_fails = 1;
+	program_start(p);
+	if (!run_until(resfails_reach, p, 6, WAIT_MS)) {
+		fork_fails = 0;
+		fail_msg("%d fork attempts; seen: %s", p->resfails,
+		    trans_text());
+	}
+	fork_fails = 0;
+	assert_int_equal(p->state, PROGRAM_BACKOFF);
+	assert_false(trans_has(PROGRAM_FATAL));
+	assert_false(trans_has(PROGRAM_STARTING));
+	assert_int_equal(p->runs, 0);
+	assert_int_equal(p->retries, 0);
+	assert_non_null(p->spawnerr);
+	if (strstr(p->spawnerr, strerror(EAGAIN)) == NULL)
+		fail_msg("spawnerr: %s", p->spawnerr);
+	for (i = 0; i < ntrans; i++)
+		assert_int_equal(trans[i].state, PROGRAM_BACKOFF);
+	wait_state(p, PROGRAM_RUNNING);
+	assert_int_equal(p->runs, 1);
+	assert_int_equal(p->resfails, 0);
+	assert_true(p->pid > 0);
+}
+
+/* A `sleep 30` whose parent has exited: not a child of this process. */
+static pid_t
+orphan(void)
+{
+	int	 fd[2];
+	pid_t	 c, g = 0;
+
+	if (pipe(fd) == -1)
+		fail_msg("pipe: %s", strerror(errno));
+	if ((c = fork()) == -1)
+		fail_msg("fork: %s", strerror(errno));
+	if (c == 0) {
+		if ((g = fork()) == 0) {
+			close(fd[0]);
+			close(fd[1]);
+			execl("/bin/sleep", "sleep", "30", (char *)NULL);
+			_exit(127);
+		}
+		if (write(fd[1], &g, sizeof(g)) != (ssize_t)sizeof(g))
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	if (read(fd[0], &g, sizeof(g)) != (ssize_t)sizeof(g))
+		g = 0;
+	close(fd[0]);
+	waitpid(c, NULL, 0);
+	if (g <= 0)
+		fail_msg("no grandchild");
+	return (g);
+}
+
+/*
+ * An adopted process that is not our child: its exit is seen through a
+ * pidfd, or, when pidfd_open fails, by polling its start ticks; it is
+ * adopted either way (never started a second time).
+ */
+static void
+test_adopt_nonchild(void **state)
+{
+	struct program	*p;
+	pid_t		 g;
+	int		 k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		ntrans = 0;
+		p = new_program(k == 0 ? "adopted0" : "adopted1",
+		    "{command: sleep 30, autorestart: false}");
+		g = orphan();
+		pidfd_fails = k;
+		if (program_adopt(p, g, proctree_start_ticks(g), 0, 0) == -1) {
+			pidfd_fails = 0;
+			kill(g, SIGKILL);
+			fail_msg("pid %ld not adopted (pidfd_open %s)",
+			    (long)g, k ? "failing" : "working");
+		}
+		pidfd_fails = 0;
+		assert_int_equal(p->state, PROGRAM_RUNNING);
+		assert_int_equal(p->pid, g);
+		if (k == 0)
+			assert_true(p->pidfd != -1);
+		else
+			assert_true(p->pidfd == -1 &&
+			    ev_is_active(&p->pidpoll));
+		kill(g, SIGKILL);
+		wait_state(p, PROGRAM_EXITED);
+		assert_int_equal(p->pid, 0);
+		assert_int_equal(p->runs, 1);
+		assert_false(ev_is_active(&p->pidpoll));
+		assert_int_equal(p->pidfd, -1);
+	}
+	/* A recycled pid (other start ticks) is not adopted. */
+	p = program_find("adopted0");
+	g = orphan();
+	assert_int_equal(program_adopt(p, g, proctree_start_ticks(g) + 1, 0,
+	    0), -1);
+	kill(g, SIGKILL);
+}
+
 /* How a RUNNING program's exit is judged, by exitcodes and autorestart. */
 static void
 test_exit_policy(void **state)
@@ -1058,6 +1212,8 @@ main(void)
 		T(test_fatal_after_retries),
 		T(test_fatal_no_retries),
 		T(test_spawn_error),
+		T(test_fork_eagain),
+		T(test_adopt_nonchild),
 		T(test_exit_policy),
 		T(test_restart_counter),
 		T(test_restart_forgiven),
