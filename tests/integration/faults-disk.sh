@@ -6,6 +6,8 @@
 # of a line, and the log says how many bytes and lines were dropped: exactly
 # the lines missing from the file.  Every line in the file is whole but at
 # most one (the one the disk cut short, which is ended).
+# A log folder that is removed while a program writes to it is made again,
+# with the file, within about a second, and the output goes on there.
 . "$(dirname "$0")/lib.sh" || exit 99
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (to mount a small tmpfs)"
@@ -38,6 +40,10 @@ programs:
   talker:
     command: [$talker, $T/count]
     stdout_logfile: $small/talker.log
+    startsecs: 0
+  chatter:
+    command: [$talker, $T/chatter.count]
+    stdout_logfile: $T/vanishing/sub/chatter.log
     startsecs: 0
 EOF
 start_daemon
@@ -88,3 +94,17 @@ missing=$(grep -E "$full" "$small/talker.log" | cut -d' ' -f2 | awk -v last="$la
 	      print n }')
 assert_eq "$dropped" "$missing" "lines missing from the file (the log said $dropped)"
 say "$dropped lines dropped, $whole whole lines kept, last line $last"
+
+# The log folder goes away under a running program.
+wait_for "chatter RUNNING" 10 state_is chatter RUNNING
+cpid=$(status_field chatter pid)
+wait_for "chatter's log" 10 test -s "$T/vanishing/sub/chatter.log"
+rm -rf "$T/vanishing"
+t0=$(now_ms)
+wait_for "the folder made again" 10 test -s "$T/vanishing/sub/chatter.log"
+say "log folder and file back $(($(now_ms) - t0)) ms after rm -rf"
+log_has "chatter stdout: made $T/vanishing/sub again" ||
+    fail "no line saying the folder was made again"
+first=$(head -n 1 "$T/vanishing/sub/chatter.log")
+assert_match "^line [0-9]+ $pad\$" "$first" "first line in the new file"
+assert_eq "$cpid" "$(status_field chatter pid)" "chatter's pid"
