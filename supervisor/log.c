@@ -2,11 +2,15 @@
  * Logging: to stderr (foreground), a file (log.file in the config) or
  * syslog (daemonized without a file).  Lines are short and written with one
  * write(2), so they never interleave with a child's output on the same fd.
+ * A line is never waited for: when the log is a pipe or socket that is not
+ * read (a stuck journald, a full terminal), it is dropped and counted, and
+ * the count is logged once lines get through again.
  */
 #include "autoconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@ static int		 log_verbose;
 static int		 log_fd = STDERR_FILENO;
 static char		*log_path;
 static int		 log_stamp;
+static unsigned long	 log_dropped;	/* lines the log could not take */
 
 /* Set the program name, the destination and whether to log debug lines. */
 void
@@ -74,6 +79,36 @@ log_set_verbose(int v)
 	log_verbose = v;
 }
 
+/*
+ * Write one line if the log can take it now.  A regular file always can;
+ * a pipe or socket that is full drops the line instead of blocking the
+ * loop.
+ */
+static void
+log_put(const char *stamp, const char *line, size_t n)
+{
+	struct pollfd	 pfd;
+	char		 note[192];
+	int		 r;
+
+	pfd.fd = log_fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLOUT) == 0) {
+		log_dropped++;
+		return;
+	}
+	if (log_dropped > 0) {
+		r = snprintf(note, sizeof(note), "%s%s: warning: %lu log lines "
+		    "were dropped: the log was not being read\n", stamp,
+		    log_ident, log_dropped);
+		if (r > 0 && (size_t)r < sizeof(note))
+			(void)write(log_fd, note, (size_t)r);
+		log_dropped = 0;
+	}
+	(void)write(log_fd, line, n);
+}
+
 static void
 log_emit(int pri, const char *level, const char *fmt, va_list ap,
     const char *err)
@@ -116,7 +151,7 @@ log_emit(int pri, const char *level, const char *fmt, va_list ap,
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	(void)write(log_fd, line, n);
+	log_put(stamp, line, n);
 }
 
 void
