@@ -16,7 +16,6 @@
 # daemons a test kills with SIGKILL (no summary either); both are counted
 # under NO_SUMMARY.  Tests that cannot pass under valgrind 3.19 run all the
 # same (their daemons are checked) and are shown as XFAIL with the reason:
-# adoption needs pidfd_open(2), which valgrind 3.19 does not implement, and
 # valgrind refuses to raise RLIMIT_NOFILE; alerts-incident's probe timeout
 # (150 ms) is too short for a daemon under valgrind.  Other failures are
 # listed too, but only memory errors and leaks fail the run.
@@ -86,9 +85,6 @@ vg_sum() {
 # Why a test cannot pass under valgrind, if it cannot.
 vg_known() {
 	case $1 in
-	adopt|rules|recover-raptoreum)
-		echo "adoption after a SIGKILL needs pidfd_open(2): ENOSYS" \
-		    "under valgrind 3.19" ;;
 	user)
 		echo "limits.nofile: valgrind refuses to raise RLIMIT_NOFILE" \
 		    "(EPERM)" ;;
