@@ -774,6 +774,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 
+	config_use_kinds(&config_kinds_all);
 	while ((ch = getopt_long(argc, argv, "c:dnvV", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {

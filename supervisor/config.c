@@ -33,6 +33,15 @@
 #include "metrics.h"
 #include "util.h"
 
+/* The modules behind probes, rules and the rest; NULL: skip those parts. */
+static const struct config_kinds *kinds;
+
+void
+config_use_kinds(const struct config_kinds *k)
+{
+	kinds = k;
+}
+
 struct cfgctx {
 	const char	*file;
 	yaml_document_t	*doc;
@@ -854,11 +863,11 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			kind = v;
 			if (scalar(ctx, v, "kind") == NULL)
 				ok = 0;
-			else if ((pr->kind = probe_kind_find(
+			else if ((pr->kind = kinds->probe_kind_find(
 			    (char *)v->data.scalar.value)) == NULL) {
 				cfg_error(ctx, v, "unknown probe kind \"%s\" "
 				    "(kinds: %s)", v->data.scalar.value,
-				    probe_kinds_list());
+				    kinds->probe_kinds_list());
 				ok = 0;
 			}
 		} else if (strcmp(ks, "name") == 0) {
@@ -898,7 +907,7 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	if (kind == NULL) {
 		cfg_error(ctx, n, "probe: kind is required (kinds: %s)",
-		    probe_kinds_list());
+		    kinds->probe_kinds_list());
 		ok = 0;
 	}
 	if (pr->timeout_ms == -1)
@@ -928,7 +937,7 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 		}
 	}
 	if (!ok) {
-		probe_config_free(pr);
+		kinds->probe_config_free(pr);
 		return (NULL);
 	}
 	return (pr);
@@ -940,6 +949,8 @@ pk_probes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	yaml_node_item_t	*it;
 	struct probe_config	*pr;
 
+	if (kinds == NULL)
+		return;
 	if (n->type != YAML_SEQUENCE_NODE) {
 		cfg_error(ctx, n, "probes must be a list of probes");
 		return;
@@ -977,9 +988,9 @@ parse_action(struct cfgctx *ctx, yaml_node_t *n)
 		return (NULL);
 	}
 	ac = xcalloc(1, sizeof(*ac));
-	if ((ac->kind = action_kind_find(name)) == NULL) {
+	if ((ac->kind = kinds->action_kind_find(name)) == NULL) {
 		cfg_error(ctx, n, "unknown action \"%s\" (actions: %s)", name,
-		    action_kinds_list());
+		    kinds->action_kinds_list());
 		free(ac);
 		return (NULL);
 	}
@@ -988,7 +999,7 @@ parse_action(struct cfgctx *ctx, yaml_node_t *n)
 		cfg_error(ctx, v != NULL ? v : n, "%s: %s", name,
 		    err != NULL ? err : "invalid");
 		free(err);
-		action_config_free(ac);
+		kinds->action_config_free(ac);
 		return (NULL);
 	}
 	return (ac);
@@ -1288,7 +1299,7 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			ok = 0;
 		}
 	if (!ok) {
-		rule_config_free(rc);
+		kinds->rule_config_free(rc);
 		return;
 	}
 	pc->rules = xreallocarray(pc->rules, pc->nrules + 1,
@@ -1301,6 +1312,8 @@ pk_rules(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	yaml_node_item_t	*it;
 
+	if (kinds == NULL)
+		return;
 	if (n->type != YAML_SEQUENCE_NODE) {
 		cfg_error(ctx, n, "rules must be a list of rules");
 		return;
@@ -1317,12 +1330,15 @@ pk_eos_failover(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	char		*err = NULL;
 	json_t		*params;
 
+	if (kinds == NULL)
+		return;
 	params = yaml_json(ctx, n);
 	if (pc->eos_failover != NULL)
-		eosfo_free_config(pc->eos_failover);
+		kinds->eosfo_free_config(pc->eos_failover);
 	json_decref(pc->eos_failover_params);
 	pc->eos_failover_params = NULL;
-	if ((pc->eos_failover = eosfo_parse(params, &bad, &err)) == NULL) {
+	pc->eos_failover = kinds->eosfo_parse(params, &bad, &err);
+	if (pc->eos_failover == NULL) {
 		cfg_error(ctx, map_key_node(ctx, n, bad), "eos_failover: %s",
 		    err != NULL ? err : "invalid");
 		free(err);
@@ -1418,13 +1434,13 @@ config_program_free(struct program_config *pc)
 	free(pc->err.path);
 	free_argv(pc->depends_on);
 	for (i = 0; i < pc->nprobes; i++)
-		probe_config_free(pc->probes[i]);
+		kinds->probe_config_free(pc->probes[i]);
 	free(pc->probes);
 	for (i = 0; i < pc->nrules; i++)
-		rule_config_free(pc->rules[i]);
+		kinds->rule_config_free(pc->rules[i]);
 	free(pc->rules);
 	if (pc->eos_failover != NULL)
-		eosfo_free_config(pc->eos_failover);
+		kinds->eosfo_free_config(pc->eos_failover);
 	json_decref(pc->eos_failover_params);
 	free(pc);
 }
@@ -1598,9 +1614,12 @@ parse_metrics(struct cfgctx *ctx, yaml_node_t *n)
 	char		*err = NULL, *path, *s, *dot;
 	json_t		*j;
 
+	if (kinds == NULL)
+		return;
 	j = yaml_json(ctx, n);
-	metrics_config_free(ctx->cfg->metrics);
-	if ((ctx->cfg->metrics = metrics_config_parse(j, &bad, &err)) == NULL) {
+	kinds->metrics_config_free(ctx->cfg->metrics);
+	ctx->cfg->metrics = kinds->metrics_config_parse(j, &bad, &err);
+	if (ctx->cfg->metrics == NULL) {
 		path = bad != NULL ? xstrdup(bad) : NULL;
 		for (s = path; s != NULL && *s != '\0'; s = dot) {
 			if ((dot = strchr(s, '.')) != NULL)
@@ -1671,11 +1690,14 @@ parse_alerts(struct cfgctx *ctx, yaml_node_t *n)
 	struct alerts_errctx	 ec;
 	json_t			*j;
 
+	if (kinds == NULL)
+		return;
 	ec.ctx = ctx;
 	ec.root = n;
 	j = yaml_json(ctx, n);
-	alerts_config_free(ctx->cfg->alerts);
-	ctx->cfg->alerts = alerts_config_parse(j, alerts_error_cb, &ec);
+	kinds->alerts_config_free(ctx->cfg->alerts);
+	ctx->cfg->alerts = kinds->alerts_config_parse(j, alerts_error_cb,
+	    &ec);
 	json_decref(j);
 }
 
@@ -1991,7 +2013,7 @@ validate(struct cfgctx *ctx)
 	}
 	free(mark);
 	if (cfg->metrics != NULL &&
-	    (msg = metrics_config_check(cfg->metrics, cfg)) != NULL) {
+	    (msg = kinds->metrics_config_check(cfg->metrics, cfg)) != NULL) {
 		yaml_node_t	 at;
 
 		memset(&at, 0, sizeof(at));
@@ -2053,8 +2075,10 @@ config_free(struct config *cfg)
 	free(cfg->log_file);
 	free(cfg->control_socket);
 	free(cfg->control_group);
-	metrics_config_free(cfg->metrics);
-	alerts_config_free(cfg->alerts);
+	if (cfg->metrics != NULL)
+		kinds->metrics_config_free(cfg->metrics);
+	if (cfg->alerts != NULL)
+		kinds->alerts_config_free(cfg->alerts);
 	free(cfg);
 }
 
@@ -2287,10 +2311,10 @@ config_json(const struct config *cfg, int redact)
 	json_object_set_new(o, "programs", progs);
 	if (cfg->metrics != NULL)
 		json_object_set_new(o, "metrics",
-		    metrics_config_json(cfg->metrics, redact));
+		    kinds->metrics_config_json(cfg->metrics, redact));
 	if (cfg->alerts != NULL)
 		json_object_set_new(o, "alerts",
-		    alerts_config_json(cfg->alerts, redact));
+		    kinds->alerts_config_json(cfg->alerts, redact));
 	return (o);
 }
 

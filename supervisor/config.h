@@ -92,6 +92,41 @@ struct config {
 	struct alerts_config *alerts;	/* alerts: section, or NULL */
 };
 
+/*
+ * What the configuration needs from the probe, action, alert, metrics and
+ * failover modules, reached through this table so that a program that only
+ * reads control: (chainkeeperctl) links none of them.  chainkeeperd, and
+ * anything else that runs programs, calls config_use_kinds(
+ * &config_kinds_all) first; without it, probes, rules, eos_failover,
+ * metrics and alerts are read as YAML and otherwise ignored.
+ */
+struct config_kinds {
+	const struct probe_kind *(*probe_kind_find)(const char *);
+	const char	*(*probe_kinds_list)(void);
+	void		 (*probe_config_free)(struct probe_config *);
+	const struct action_kind *(*action_kind_find)(const char *);
+	const char	*(*action_kinds_list)(void);
+	void		 (*action_config_free)(struct action_config *);
+	void		 (*rule_config_free)(struct rule_config *);
+	void		*(*eosfo_parse)(const json_t *, const char **, char **);
+	void		 (*eosfo_free_config)(void *);
+	struct metrics_config *(*metrics_config_parse)(const json_t *,
+		    const char **, char **);
+	void		 (*metrics_config_free)(struct metrics_config *);
+	json_t		*(*metrics_config_json)(const struct metrics_config *,
+		    int);
+	char		*(*metrics_config_check)(const struct metrics_config *,
+		    const struct config *);
+	struct alerts_config *(*alerts_config_parse)(const json_t *,
+		    void (*)(void *, const char *, const char *), void *);
+	void		 (*alerts_config_free)(struct alerts_config *);
+	json_t		*(*alerts_config_json)(const struct alerts_config *,
+		    int);
+};
+
+extern const struct config_kinds config_kinds_all;
+
+void		 config_use_kinds(const struct config_kinds *);
 struct config	*config_load(const char *, char **);
 void		 config_free(struct config *);
 void		 config_program_free(struct program_config *);

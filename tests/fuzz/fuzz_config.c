@@ -54,6 +54,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	snprintf(path, sizeof(path), "%s/chainkeeper.yaml", dir);
 	atexit(fuzz_cleanup);
+	config_use_kinds(&config_kinds_all);
 	return (0);
 }
 

@@ -1253,5 +1253,6 @@ main(void)
 		cmocka_unit_test(test_autorestart_name),
 	};
 
+	config_use_kinds(&config_kinds_all);
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -761,6 +761,7 @@ main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		return (1);
 	ev_default_loop(0);
+	config_use_kinds(&config_kinds_all);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

@@ -1227,5 +1227,6 @@ main(void)
 		T(test_output_capture),
 	};
 
+	config_use_kinds(&config_kinds_all);
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
