@@ -4,6 +4,8 @@
  * process of each program (pid and start ticks) so it can be adopted.  It is written
  * to a temporary file, fsync'd, renamed over the old one and the folder
  * fsync'd, so a crash leaves either the old or the new state, never half.
+ * When it cannot be written (a full disk) that is logged once, the write is
+ * tried again every second, and its success is logged.
  */
 #include "autoconf.h"
 
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <jansson.h>
 
 #include "log.h"
@@ -27,8 +30,11 @@
 static char	*state_dir;
 static json_t	*state;		/* owned: {"version":1,"programs":{...}} */
 static int	 state_dirty;	/* runtime records changed, not yet written */
+static int	 state_failing;	/* the last write failed */
+static ev_timer	 state_retry;
 
 static int	state_write(int);
+static void	state_retry_cb(struct ev_loop *, ev_timer *, int);
 static json_t	*state_program(const char *);
 
 /* Read state_dir/state.json; a missing file is an empty state. */
@@ -68,6 +74,9 @@ state_open(const char *dir)
 void
 state_close(void)
 {
+	if (ev_is_active(&state_retry))
+		ev_timer_stop(EV_DEFAULT, &state_retry);
+	state_failing = 0;
 	json_decref(state);
 	state = NULL;
 	free(state_dir);
@@ -207,7 +216,34 @@ state_flush(void)
 {
 	if (!state_dirty)
 		return (0);
+	/* After a failure, the retry timer writes it. */
+	if (state_failing)
+		return (-1);
 	return (state_write(0));
+}
+
+static void
+state_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	state_write(1);
+}
+
+/* A write failed: say so once, keep it dirty and retry in a second. */
+static void
+state_fail(const char *what, const char *file)
+{
+	if (!state_failing)
+		log_warn("state: %s %s: the state is kept in memory and written "
+		    "again every second until it works", what, file);
+	state_failing = 1;
+	state_dirty = 1;
+	if (!ev_is_active(&state_retry)) {
+		ev_timer_init(&state_retry, state_retry_cb, 1., 0.);
+		ev_timer_start(EV_DEFAULT, &state_retry);
+	}
 }
 
 /* Write the state atomically and durably. */
@@ -222,6 +258,7 @@ state_write(int durable)
 {
 	char	*path, *tmp, *text = NULL;
 	size_t	 len;
+	ssize_t	 n;
 	int	 fd = -1, dfd, rc = -1;
 
 	if (state_dir == NULL)
@@ -230,7 +267,7 @@ state_write(int durable)
 	xasprintf(&tmp, "%s/.state.json.tmp", state_dir);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1) {
-		log_warn("state: open %s", tmp);
+		state_fail("open", tmp);
 		goto done;
 	}
 	/* One write: json_dumpfd() writes each token on its own. */
@@ -241,18 +278,20 @@ state_write(int durable)
 	}
 	len = strlen(text);
 	text[len++] = '\n';	/* over the NUL: the buffer holds it */
-	if (write(fd, text, len) != (ssize_t)len) {
-		log_warn("state: write %s", tmp);
+	if ((n = write(fd, text, len)) != (ssize_t)len) {
+		if (n >= 0)
+			errno = ENOSPC;	/* a short write */
+		state_fail("write", tmp);
 		goto done;
 	}
 	if (durable && fsync(fd) == -1) {
-		log_warn("state: fsync %s", tmp);
+		state_fail("fsync", tmp);
 		goto done;
 	}
 	close(fd);
 	fd = -1;
 	if (rename(tmp, path) == -1) {
-		log_warn("state: rename %s", tmp);
+		state_fail("rename", tmp);
 		goto done;
 	}
 	if (durable && (dfd = open(state_dir, O_RDONLY | O_DIRECTORY |
@@ -261,6 +300,9 @@ state_write(int durable)
 		close(dfd);
 	}
 	state_dirty = 0;
+	if (state_failing)
+		log_info("state: %s written again", path);
+	state_failing = 0;
 	rc = 0;
 done:
 	if (fd != -1) {

@@ -6,6 +6,9 @@
 # of a line, and the log says how many bytes and lines were dropped: exactly
 # the lines missing from the file.  Every line in the file is whole but at
 # most one (the one the disk cut short, which is ended).
+# The state_dir is on the same small disk: a program stopped by hand while
+# it is full is noted in memory with one log line, and state.json is
+# written by itself once there is space again.
 # A log folder that is removed while a program writes to it is made again,
 # with the file, within about a second, and the output goes on there.
 . "$(dirname "$0")/lib.sh" || exit 99
@@ -17,6 +20,7 @@ mount -t tmpfs -o size=512k,mode=0755 ck-faults-disk "$small" 2>/dev/null ||
     skip "cannot mount a tmpfs here"
 # The daemon may still hold the file open when this runs: detach lazily.
 on_exit "umount -l '$small' 2>/dev/null"
+STATE=$small/state
 
 pad=$(printf '%080d' 0 | tr 0 x)
 talker=$(write_script talker.py <<EOF
@@ -41,6 +45,10 @@ programs:
     command: [$talker, $T/count]
     stdout_logfile: $small/talker.log
     startsecs: 0
+  stopme:
+    command: [$talker, $T/stopme.count]
+    stdout_logfile: NONE
+    startsecs: 0
   chatter:
     command: [$talker, $T/chatter.count]
     stdout_logfile: $T/vanishing/sub/chatter.log
@@ -61,6 +69,11 @@ wait_until "talker counting on a full disk" 20 \
     '[ "$(count)" -ge $((c0 + 1000)) ]'
 assert_eq "$pid" "$(status_field talker pid)" "the program's pid"
 ctl status >/dev/null || fail "status failed while the disk is full"
+ctl stop stopme >/dev/null || fail "stop failed while the disk is full"
+wait_for "the state write failure logged" 10 log_has \
+    "state: (write|open) .*: the state is kept in memory"
+[ "$(jq -r '.programs.stopme.admin_stopped // false' "$STATE/state.json")" = false ] ||
+    fail "state.json was written on a full disk?"
 size_full=$(stat -c %s "$small/talker.log")
 say "log file $size_full bytes when the disk filled; $(($(count) - c0)) lines since"
 
@@ -69,6 +82,11 @@ t0=$(now_ms)
 rm -f "$small/filler"
 wait_for "writing resumed" 10 log_has "talker stdout: writing to $small/talker.log again"
 say "writing resumed $(($(now_ms) - t0)) ms after space came back"
+wait_for "the state written again" 10 log_has "state: $STATE/state.json written again"
+assert_eq true "$(jq -r '.programs.stopme.admin_stopped' "$STATE/state.json")" \
+    "stopme's hand stop in state.json"
+assert_eq 1 "$(log_count 'the state is kept in memory')" \
+    "lines saying the state could not be written"
 c1=$(count)
 wait_until "talker counting on" 20 '[ "$(count)" -ge $((c1 + 200)) ]'
 [ "$(stat -c %s "$small/talker.log")" -gt "$size_full" ] ||
