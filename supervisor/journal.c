@@ -29,6 +29,7 @@ static int	 journal_fd = -1;
 static json_t	*recent;		/* owned array, oldest first */
 static uint64_t	 next_seq = 1;
 static off_t	 journal_size;
+static int	 journal_torn;		/* a write stopped within a record */
 
 static void
 keep(json_t *rec)
@@ -177,6 +178,7 @@ journal_append(json_t *rec, int durable)
 {
 	char		*s;
 	size_t		 len;
+	ssize_t		 n;
 	uint64_t	 seq = next_seq++;
 	struct timespec	 ts;
 
@@ -206,9 +208,18 @@ journal_append(json_t *rec, int durable)
 	}
 	len = strlen(s);
 	s[len++] = '\n';	/* json_dumps left room: it ends with NUL */
-	if (write(journal_fd, s, len) != (ssize_t)len)
+	/* End a record a full disk cut short, or this one would be lost
+	 * with it. */
+	if (journal_torn && write(journal_fd, "\n", 1) == 1)
+		journal_torn = 0;
+	if (journal_torn)
 		log_warn("journal: write %s", journal_path);
-	else if (durable && fdatasync(journal_fd) == -1)
+	else if ((n = write(journal_fd, s, len)) != (ssize_t)len) {
+		if (n >= 0)
+			errno = ENOSPC;
+		log_warn("journal: write %s", journal_path);
+		journal_torn = n > 0;
+	} else if (durable && fdatasync(journal_fd) == -1)
 		log_warn("journal: fsync %s", journal_path);
 	free(s);
 	journal_size += (off_t)len;
