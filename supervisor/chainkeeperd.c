@@ -588,38 +588,50 @@ stop_priority(const struct program *p, int depth)
 /*
  * One step of the shutdown: stop every program that no running program
  * with a higher stop priority number, and no running dependent, still
- * waits for.  When all are stopped, leave the loop.
+ * waits for.  When all are stopped, leave the loop.  Priorities are worked
+ * out once a step, so a step is O(N^2) at worst, not O(N^3).
  */
 static void
 shutdown_step(void)
 {
 	struct program	*p, *q;
-	size_t		 i;
-	int		 left = 0, blocked, prio;
+	size_t		 i, n = 0, k;
+	int		 left = 0, blocked, *prio, top = INT_MIN;
 
+	TAILQ_FOREACH(p, &programs, entry)
+		n++;
+	prio = xcalloc(n + 1, sizeof(*prio));
+	k = 0;
 	TAILQ_FOREACH(p, &programs, entry) {
+		prio[k] = stop_priority(p, 0);
+		if ((!program_is_stopped(p) || p->waiting) && prio[k] > top)
+			top = prio[k];
+		k++;
+	}
+	k = 0;
+	TAILQ_FOREACH(p, &programs, entry) {
+		k++;
 		if (program_is_stopped(p) && !p->waiting)
 			continue;
 		left++;
 		if (p->state == PROGRAM_STOPPING)
 			continue;
-		blocked = 0;
-		prio = stop_priority(p, 0);
+		/* Another running program has a higher number. */
+		blocked = top > prio[k - 1];
 		TAILQ_FOREACH(q, &programs, entry) {
+			if (blocked)
+				break;
 			if (q == p || (program_is_stopped(q) && !q->waiting))
 				continue;
-			if (stop_priority(q, 0) > prio)
-				blocked = 1;
 			for (i = 0; q->pc->depends_on[i] != NULL; i++)
 				if (strcmp(q->pc->depends_on[i],
 				    p->pc->name) == 0)
 					blocked = 1;
-			if (blocked)
-				break;
 		}
 		if (!blocked)
 			program_stop(p);
 	}
+	free(prio);
 	if (left == 0)
 		ev_break(EV_DEFAULT, EVBREAK_ALL);
 }
