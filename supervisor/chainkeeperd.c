@@ -340,6 +340,7 @@ daemon_reload(char **errors)
 	ncfg->control_mode = cur_config->control_mode;
 	config_free(cur_config);
 	cur_config = ncfg;
+	control_configure(cur_config);
 	metrics_reload(cur_config);
 	alerts_configure(&cur_config->alerts);
 	autostart_all();

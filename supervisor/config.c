@@ -1530,7 +1530,7 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 
 	if (n->type != YAML_MAPPING_NODE) {
 		cfg_error(ctx, n, "control must be a map (socket, mode, "
-		    "group)");
+		    "group, idle_timeout)");
 		return;
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
@@ -1564,7 +1564,10 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 			}
 			cfg->control_gid = gr->gr_gid;
 			set_str(&cfg->control_group, s);
-		} else
+		} else if (strcmp(ks, "idle_timeout") == 0)
+			get_duration(ctx, v, "control.idle_timeout",
+			    &cfg->control_idle_ms);
+		else
 			cfg_error(ctx, k, "control: unknown key \"%s\"", ks);
 	}
 }
@@ -2046,6 +2049,7 @@ config_load(const char *path, char **errors)
 		path = abspath;
 	cfg->path = xstrdup(path);
 	cfg->control_mode = -1;
+	cfg->control_idle_ms = CONFIG_DEFAULT_IDLE_MS;
 	ctx.cfg = cfg;
 	ctx.file = cfg->path;
 	if (load_file(&ctx, cfg->path, 0) == 0)
@@ -2308,6 +2312,8 @@ config_json(const struct config *cfg, int redact)
 	    "log_file", cfg->log_file,
 	    "control", "socket", cfg->control_socket, "mode", mode,
 	    "group", cfg->control_group);
+	json_object_set_new(json_object_get(o, "control"), "idle_timeout_ms",
+	    json_integer(cfg->control_idle_ms));
 	json_object_set_new(o, "programs", progs);
 	if (cfg->metrics != NULL)
 		json_object_set_new(o, "metrics",

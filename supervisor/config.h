@@ -86,6 +86,7 @@ struct config {
 	int		 control_mode;
 	char		*control_group;
 	gid_t		 control_gid;
+	int64_t		 control_idle_ms;	/* 0: no idle timeout */
 	struct program_config **programs;
 	size_t		 nprograms;
 	struct metrics_config *metrics;	/* metrics: section, or NULL */
@@ -140,6 +141,7 @@ const char	*config_autorestart_name(int);
 
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/chainkeeper/chainkeeper.yaml"
 #define CONFIG_DEFAULT_SOCKET	RUNSTATEDIR "/chainkeeper/chainkeeper.sock"
+#define CONFIG_DEFAULT_IDLE_MS	60000
 #define CONFIG_DEFAULT_STATE	LOCALSTATEDIR "/lib/chainkeeper"
 
 #endif

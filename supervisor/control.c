@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,6 +46,17 @@
 #define OP_STOP		2
 #define OP_RESTART	3
 
+/*
+ * The control socket never takes the last CONTROL_FD_RESERVE descriptors:
+ * spawns, log files and probes need them.  Up to CONTROL_FD_FEW clients are
+ * still served then, so that an operator can look.  The backlog holds a
+ * burst of clients while the loop is busy: non-blocking connect()s to a
+ * full one fail with EAGAIN (the kernel caps it at net.core.somaxconn).
+ */
+#define CONTROL_FD_RESERVE	64
+#define CONTROL_FD_FEW		4
+#define CONTROL_BACKLOG		4096
+
 struct target {
 	char		*name;
 	unsigned int	 runs;		/* p->runs when asked */
@@ -57,6 +69,7 @@ struct client {
 	int		 fd;
 	ev_io		 rio;
 	ev_io		 wio;
+	ev_timer	 idle;		/* control.idle_timeout */
 	uid_t		 uid;
 	pid_t		 pid;
 	char		*in;
@@ -84,7 +97,12 @@ static ev_timer			 accept_pause;	/* after EMFILE */
 static char			*listen_path;
 static gid_t			 allowed_gid;
 static int			 have_group;
+static double			 idle_timeout;	/* seconds; 0: none */
 static LIST_HEAD(, client)	 clients = LIST_HEAD_INITIALIZER(clients);
+static size_t			 nclients;
+static int			 starved;	/* short of descriptors */
+static ev_tstamp		 starved_since;
+static unsigned long		 starved_refused;
 
 static void	client_free(struct client *);
 static void	client_write_cb(struct ev_loop *, ev_io *, int);
@@ -904,6 +922,44 @@ client_request(struct client *c, const char *line, size_t len)
 	json_decref(req);
 }
 
+/* The client made progress: restart its idle timer. */
+static void
+client_touch(struct client *c)
+{
+	if (idle_timeout > 0) {
+		c->idle.repeat = idle_timeout;
+		ev_timer_again(EV_DEFAULT, &c->idle);
+	} else
+		ev_timer_stop(EV_DEFAULT, &c->idle);
+}
+
+/*
+ * No progress for control.idle_timeout: close the connection, unless it
+ * waits for a start, stop or restart or follows a log (the timer repeats).
+ */
+static void
+client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client	*c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->op != OP_NONE || c->follow != NULL)
+		return;
+	if (c->inlen > 0)
+		log_warnx("control: client pid %ld idle for %g s with half a "
+		    "request (%zu bytes) read: closing it", (long)c->pid,
+		    idle_timeout, c->inlen);
+	else if (c->outlen > 0)
+		log_warnx("control: client pid %ld idle for %g s, not reading "
+		    "%zu bytes of replies: closing it", (long)c->pid,
+		    idle_timeout, c->outlen);
+	else
+		log_warnx("control: client pid %ld idle for %g s without a "
+		    "request: closing it", (long)c->pid, idle_timeout);
+	client_free(c);
+}
+
 static void
 client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -921,6 +977,7 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		client_free(c);
 		return;
 	}
+	client_touch(c);
 	c->inlen += (size_t)n;
 	while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 		used = (size_t)(nl - c->in) + 1;
@@ -960,6 +1017,7 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		memmove(c->out, c->out + n, c->outlen - (size_t)n);
 		c->outlen -= (size_t)n;
+		client_touch(c);
 	}
 	ev_io_stop(EV_DEFAULT, &c->wio);
 	if (c->closing)
@@ -971,10 +1029,12 @@ client_free(struct client *c)
 {
 	ev_io_stop(EV_DEFAULT, &c->rio);
 	ev_io_stop(EV_DEFAULT, &c->wio);
+	ev_timer_stop(EV_DEFAULT, &c->idle);
 	if (c->follow != NULL)
 		logfile_unsubscribe(c->follow, c);
 	client_clear_targets(c);
 	LIST_REMOVE(c, entry);
+	nclients--;
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -1009,13 +1069,76 @@ peer_in_group(pid_t pid, gid_t gid)
 	return (found);
 }
 
+/*
+ * Whether an accepted descriptor is among the last CONTROL_FD_RESERVE below
+ * RLIMIT_NOFILE (read each time: prlimit(1) may change it).  Descriptors
+ * below fd are all in use, as accept() returns the lowest free one.
+ */
+static int
+fd_in_reserve(int fd, unsigned long long *limit)
+{
+	struct rlimit	 rl;
+
+	*limit = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return (0);
+	*limit = (unsigned long long)rl.rlim_cur;
+	return ((unsigned long long)fd + CONTROL_FD_RESERVE >= *limit);
+}
+
+/* The first refusal or failed accept of an episode says so, once. */
+static void
+starved_begin(void)
+{
+	starved = 1;
+	starved_since = ev_now(EV_DEFAULT);
+	starved_refused = 0;
+}
+
+/* A client was taken below the reserve again: the episode is over. */
+static void
+starved_end(void)
+{
+	if (!starved)
+		return;
+	starved = 0;
+	log_info("control: accepting new clients again, after %.1f s "
+	    "(%lu refused)", ev_now(EV_DEFAULT) - starved_since,
+	    starved_refused);
+}
+
+/*
+ * Refuse a client, without reading its request, to keep the last
+ * descriptors for the programs.  The reply fits any fresh socket buffer.
+ */
+static void
+client_refuse(int fd, unsigned long long limit)
+{
+	static const char msg[] = "{\"ok\":false,\"code\":\"busy\","
+	    "\"error\":\"chainkeeperd is short of file descriptors: try "
+	    "again later\",\"v\":1}\n";
+
+	if (!starved) {
+		starved_begin();
+		log_warnx("control: %d of %llu file descriptors in use: "
+		    "refusing new clients beyond %zu, to keep the last %d "
+		    "for the programs", fd + 1, limit, nclients,
+		    CONTROL_FD_RESERVE);
+	}
+	starved_refused++;
+	(void)write(fd, msg, sizeof(msg) - 1);
+	close(fd);
+}
+
 static void
 listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct client	*c;
-	struct ucred	 cred;
-	socklen_t	 len = sizeof(cred);
-	int		 fd;
+	struct client		*c;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	unsigned long long	 limit;
+	int			 fd;
 
 	(void)loop;
 	(void)revents;
@@ -1025,10 +1148,14 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 		    errno == ENOMEM) {
 			/*
 			 * The pending connection would make the socket
-			 * readable forever: stop listening for a moment.
+			 * readable forever: stop listening for a moment, and
+			 * try again until a descriptor is free.
 			 */
-			log_warn("control: accept: pausing the control socket "
-			    "for 100 ms");
+			if (!starved) {
+				starved_begin();
+				log_warn("control: accept failed, new clients "
+				    "wait (retrying every 100 ms)");
+			}
 			ev_io_stop(EV_DEFAULT, &listen_io);
 			ev_timer_set(&accept_pause, 0.1, 0.);
 			ev_timer_start(EV_DEFAULT, &accept_pause);
@@ -1037,13 +1164,23 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 			log_warn("control: accept");
 		return;
 	}
+	if (fd_in_reserve(fd, &limit)) {
+		if (nclients >= CONTROL_FD_FEW) {
+			client_refuse(fd, limit);
+			return;
+		}
+	} else
+		starved_end();
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->in = xmalloc(CONTROL_MAX_REQUEST + 1);
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
-	c->rio.data = c->wio.data = c;
+	ev_init(&c->idle, client_idle_cb);
+	c->rio.data = c->wio.data = c->idle.data = c;
 	LIST_INSERT_HEAD(&clients, c, entry);
+	nclients++;
+	client_touch(c);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
 		c->closing = 1;
@@ -1138,7 +1275,7 @@ control_listen(const struct config *cfg)
 		    cfg->control_group);
 	if (chmod(cfg->control_socket, (mode_t)cfg->control_mode) == -1)
 		log_warn("control: chmod %s", cfg->control_socket);
-	if (listen(fd, 128) == -1) {
+	if (listen(fd, CONTROL_BACKLOG) == -1) {
 		log_warn("control: listen");
 		close(fd);
 		return (-1);
@@ -1151,7 +1288,22 @@ control_listen(const struct config *cfg)
 	ev_io_init(&listen_io, listen_cb, fd, EV_READ);
 	ev_io_start(EV_DEFAULT, &listen_io);
 	ev_timer_init(&accept_pause, accept_pause_cb, 0.1, 0.);
+	control_configure(cfg);
 	return (0);
+}
+
+/* Take the settings a reload may change: control.idle_timeout. */
+void
+control_configure(const struct config *cfg)
+{
+	struct client	*c;
+	double		 t = (double)cfg->control_idle_ms / 1000.;
+
+	if (t == idle_timeout)
+		return;
+	idle_timeout = t;
+	LIST_FOREACH(c, &clients, entry)
+		client_touch(c);
 }
 
 void
@@ -1172,6 +1324,7 @@ control_close(void)
 		unlink(listen_path);
 		listen_fd = -1;
 	}
+	starved = 0;
 	free(listen_path);
 	listen_path = NULL;
 }

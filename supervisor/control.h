@@ -9,6 +9,7 @@
 #define CONTROL_MAX_OUTPUT	(8 * 1024 * 1024)
 
 int	control_listen(const struct config *);
+void	control_configure(const struct config *);
 void	control_close(void);
 void	control_evaluate(void);
 int	control_pending(void);

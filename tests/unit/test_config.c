@@ -218,6 +218,7 @@ test_defaults(void **state)
 	assert_null(cfg->log_file);
 	assert_string_equal(cfg->control_socket, CONFIG_DEFAULT_SOCKET);
 	assert_int_equal(cfg->control_mode, 0700);
+	assert_int_equal(cfg->control_idle_ms, CONFIG_DEFAULT_IDLE_MS);
 	assert_null(cfg->control_group);
 	assert_int_equal(cfg->nprograms, 1);
 
@@ -330,6 +331,7 @@ test_every_key(void **state)
 	    "  socket: %1$s/ck.sock\n"
 	    "  mode: 0660\n"
 	    "  group: %2$s\n"
+	    "  idle_timeout: 2m\n"
 	    "programs:\n"
 	    "  node:\n"
 	    "    command: \"/usr/bin/nodeos --data-dir '/var/lib/eos data' "
@@ -395,6 +397,7 @@ test_every_key(void **state)
 	snprintf(want, sizeof(want), "%s/ck.sock", f->dir);
 	assert_string_equal(cfg->control_socket, want);
 	assert_int_equal(cfg->control_mode, 0660);
+	assert_int_equal(cfg->control_idle_ms, 120000);
 	assert_string_equal(cfg->control_group, group);
 	assert_int_equal(cfg->control_gid, getegid());
 	assert_int_equal(cfg->nprograms, 3);
