@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -59,6 +60,7 @@ static int
 connect_socket(const char *path)
 {
 	struct sockaddr_un	 sun;
+	struct timeval		 tv;
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -74,7 +76,19 @@ connect_socket(const char *path)
 		    strerror(errno));
 		exit(EXIT_NOCONN);
 	}
+	/* With -t, a connect that waits on a full backlog is bounded too. */
+	if (timeout_ms > 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EAGAIN && timeout_ms > 0) {
+			fprintf(stderr, "chainkeeperctl: %s: chainkeeperd did "
+			    "not accept the connection within %d ms\n", path,
+			    timeout_ms);
+			exit(EXIT_FAILED);
+		}
 		fprintf(stderr, "chainkeeperctl: cannot connect to %s: %s "
 		    "(is chainkeeperd running?)\n", path, strerror(errno));
 		exit(errno == EACCES ? EXIT_DENIED : EXIT_NOCONN);

@@ -222,6 +222,34 @@ assert_match 'cannot connect' "$out" "message without a daemon"
     "$T/stale.sock"
 "$CHAINKEEPERCTL" -s "$T/stale.sock" status >/dev/null 2>&1
 assert_eq 3 $? "exit code for a stale socket"
+# A listener that never accepts, its backlog full: -t bounds the connect.
+"$PYTHON" - "$T/full.sock" <<'PYEOF' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(c)
+os.rename(sys.argv[1], sys.argv[1] + ".ready")
+time.sleep(60)
+PYEOF
+full=$!
+on_exit "kill $full 2>/dev/null"
+wait_for "a full backlog" 10 test -S "$T/full.sock.ready"
+t0=$(now_ms)
+out=$("$CHAINKEEPERCTL" -s "$T/full.sock.ready" -t 1 status 2>&1)
+assert_eq 1 $? "exit code when the connection is never accepted"
+assert_match 'did not accept the connection within 1000 ms' "$out" \
+    "message when the connection is never accepted"
+say "connect on a full backlog gave up after $(($(now_ms) - t0)) ms (-t 1)"
+kill "$full" 2>/dev/null
 # -c FILE finds the socket in the configuration.
 "$CHAINKEEPERCTL" -c "$CFG" status talker >/dev/null 2>&1
 assert_eq 0 $? "exit code of status with -c"
