@@ -9,9 +9,10 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
+
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,21 @@ struct pinfo {
 	pid_t	 pid;
 	pid_t	 ppid;
 	pid_t	 pgrp;
+	char	 state;		/* R S D Z T ... */
 };
 
-static enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_ID_PGRP };
+static enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_ID_PGRP,
+    PIDS_STATE };
+
+/* What collect() looks at. */
+#define COLLECT_EVERYWHERE	0x1	/* the marker of every process */
+#define COLLECT_LIVE		0x2	/* no zombies */
+
+/* The ancestry of a process, worked out once (see classify). */
+#define CLS_VISITING	0x1
+#define CLS_DONE	0x2
+#define CLS_ROOT	0x4	/* below a root, on the way up to self */
+#define CLS_SELF	0x8	/* below this chainkeeperd */
 
 /* The CHAINKEEPER_INSTANCE value of a process; -1 if it has none. */
 static int
@@ -67,6 +80,19 @@ has_marker(pid_t pid, const char *marker)
 	    strcmp(value, marker) == 0);
 }
 
+/*
+ * Whether escaped descendants come back to this chainkeeperd: if it is not
+ * a child subreaper, they go to init and only a look at every process
+ * finds them.
+ */
+static int
+is_subreaper(void)
+{
+	int	 on = 0;
+
+	return (prctl(PR_GET_CHILD_SUBREAPER, &on, 0, 0, 0) == 0 && on);
+}
+
 static int
 pinfo_cmp(const void *a, const void *b)
 {
@@ -75,6 +101,7 @@ pinfo_cmp(const void *a, const void *b)
 	return (x->pid < y->pid ? -1 : x->pid > y->pid);
 }
 
+/* Every process on the host (pid, parent, group, state), sorted by pid. */
 static int
 read_all(struct pinfo **out, size_t *np)
 {
@@ -83,7 +110,7 @@ read_all(struct pinfo **out, size_t *np)
 	struct pinfo		*v;
 	int			 i;
 
-	if (procps_pids_new(&info, items, 3) < 0) {
+	if (procps_pids_new(&info, items, 4) < 0) {
 		log_warnx("procps_pids_new failed");
 		return (-1);
 	}
@@ -97,6 +124,7 @@ read_all(struct pinfo **out, size_t *np)
 		v[i].pid = PIDS_VAL(0, s_int, f->stacks[i], info);
 		v[i].ppid = PIDS_VAL(1, s_int, f->stacks[i], info);
 		v[i].pgrp = PIDS_VAL(2, s_int, f->stacks[i], info);
+		v[i].state = (char)PIDS_VAL(3, s_ch, f->stacks[i], info);
 	}
 	*np = f->counts->total;
 	*out = v;
@@ -105,7 +133,7 @@ read_all(struct pinfo **out, size_t *np)
 	return (0);
 }
 
-/* A binary search: a tree walk over every process stays O(n log n). */
+/* A binary search in the sorted table. */
 static struct pinfo *
 lookup(struct pinfo *v, size_t n, pid_t pid)
 {
@@ -115,17 +143,83 @@ lookup(struct pinfo *v, size_t n, pid_t pid)
 	return (bsearch(&key, v, n, sizeof(*v), pinfo_cmp));
 }
 
+static int
+pid_cmp(const void *a, const void *b)
+{
+	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Whether pid is in a sorted array. */
+static int
+pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+	return (n > 0 && pid > 0 &&
+	    bsearch(&pid, v, n, sizeof(*v), pid_cmp) != NULL);
+}
+
+/*
+ * The ancestry of every process, each worked out once from its parent's,
+ * so that the whole table costs O(n log n) however deep the tree (a walk
+ * up from each process would be quadratic in a long chain of forks).  A
+ * process is below self if a parent on its way up is self; it is below a
+ * root if a parent on that way, before self, is one of roots (sorted).
+ * The way up stops at init, at a parent that is gone, and at a cycle
+ * (pids recycled while /proc was read).  cls gets CLS_* bits per process.
+ */
+static void
+classify(struct pinfo *v, size_t n, const pid_t *roots, size_t nroots,
+    pid_t self, unsigned char *cls)
+{
+	struct pinfo	*q;
+	size_t		*stack, depth, i, j, x;
+	unsigned char	 c;
+
+	stack = xcalloc(n > 0 ? n : 1, sizeof(*stack));
+	for (i = 0; i < n; i++) {
+		/* Up to the first process already known, or the top. */
+		depth = 0;
+		for (j = i; !(cls[j] & (CLS_DONE | CLS_VISITING));) {
+			cls[j] = CLS_VISITING;
+			stack[depth++] = j;
+			if (v[j].ppid == self || v[j].ppid <= 1 ||
+			    (q = lookup(v, n, v[j].ppid)) == NULL)
+				break;
+			j = (size_t)(q - v);
+		}
+		/* Then down again, each from its parent. */
+		while (depth > 0) {
+			x = stack[--depth];
+			c = CLS_DONE;
+			if (v[x].ppid == self)
+				c |= CLS_SELF;
+			else if (v[x].ppid > 1 &&
+			    (q = lookup(v, n, v[x].ppid)) != NULL &&
+			    (cls[q - v] & CLS_DONE))
+				c |= cls[q - v] & (CLS_ROOT | CLS_SELF);
+			if (pid_in(roots, nroots, v[x].ppid))
+				c |= CLS_ROOT;
+			cls[x] = c;
+		}
+	}
+	free(stack);
+}
+
 /*
  * The pids of the tree of one program instance: root is its main pid (which
- * is also its process group), marker its instance marker.  The caller frees
- * *pids.  Returns -1 if /proc cannot be read.
+ * is also its process group), marker its instance marker.  The environment
+ * of a process is read only when its ancestry and group do not settle it,
+ * and, unless flags has COLLECT_EVERYWHERE, only below this chainkeeperd.
+ * The caller frees *pids.  Returns -1 if /proc cannot be read.
  */
 static int
-collect(pid_t root, const char *marker, int thorough, pid_t **pids,
+collect(pid_t root, const char *marker, int flags, pid_t **pids,
     size_t *np)
 {
 	struct pinfo	*v, *q;
-	size_t		 n, i, k = 0, depth;
+	unsigned char	*cls;
+	size_t		 n, i, k = 0;
 	pid_t		 self = getpid();
 	int		 below_root, below_self, everywhere = 0;
 
@@ -140,23 +234,21 @@ collect(pid_t root, const char *marker, int thorough, pid_t **pids,
 	if (root > 0 && (q = lookup(v, n, root)) != NULL && q->ppid != self &&
 	    has_marker(root, marker))
 		everywhere = 1;
-	*pids = xcalloc(n, sizeof(pid_t));
+	if (!everywhere && (flags & COLLECT_EVERYWHERE) == 0 &&
+	    !is_subreaper())
+		flags |= COLLECT_EVERYWHERE;
+	cls = xcalloc(n > 0 ? n : 1, 1);
+	classify(v, n, &root, root > 0 ? 1 : 0, self, cls);
+	*pids = xcalloc(n > 0 ? n : 1, sizeof(pid_t));
 	for (i = 0; i < n; i++) {
 		if (v[i].pid == self || v[i].pid <= 1)
 			continue;
-		below_root = below_self = 0;
-		q = &v[i];
-		for (depth = 0; q != NULL && depth < n; depth++) {
-			if (q->ppid == root && root > 0)
-				below_root = 1;
-			if (q->ppid == self) {
-				below_self = 1;
-				break;
-			}
-			if (q->ppid <= 1)
-				break;
-			q = lookup(v, n, q->ppid);
-		}
+		/* A zombie has exited: nothing to signal or wait for. */
+		if ((flags & COLLECT_LIVE) && (v[i].state == 'Z' ||
+		    v[i].state == 'X'))
+			continue;
+		below_root = (cls[i] & CLS_ROOT) != 0;
+		below_self = (cls[i] & CLS_SELF) != 0;
 		/*
 		 * Below this chainkeeperd, the group and ancestry say it; an
 		 * adopted instance's root was checked for its marker above.
@@ -166,10 +258,11 @@ collect(pid_t root, const char *marker, int thorough, pid_t **pids,
 		 */
 		if (((below_self || everywhere) && (below_root ||
 		    (root > 0 && (v[i].pgrp == root || v[i].pid == root)))) ||
-		    ((thorough || below_self || everywhere) &&
-		    has_marker(v[i].pid, marker)))
+		    (((flags & COLLECT_EVERYWHERE) || below_self ||
+		    everywhere) && has_marker(v[i].pid, marker)))
 			(*pids)[k++] = v[i].pid;
 	}
+	free(cls);
 	free(v);
 	*np = k;
 	return (0);
@@ -239,31 +332,17 @@ proctree_collect(pid_t root, const char *marker, pid_t **pids, size_t *np)
 }
 
 /*
- * The same for a stop: also every process on the host that carries the
- * marker (left by an adopted program, reparented to init).  Dearer: it
- * reads every process's environment.
+ * The same for a stop: the live processes only, and with everywhere (the
+ * run was adopted from an earlier chainkeeperd) also every process on the
+ * host that carries the marker, left by the run and reparented to init.
+ * Dearer: that reads every process's environment.
  */
 int
-proctree_collect_all(pid_t root, const char *marker, pid_t **pids, size_t *np)
+proctree_collect_stop(pid_t root, const char *marker, int everywhere,
+    pid_t **pids, size_t *np)
 {
-	return (collect(root, marker, 1, pids, np));
-}
-
-/* Signal a program instance's whole tree; returns how many were sent. */
-int
-proctree_kill(pid_t root, const char *marker, int sig)
-{
-	pid_t	*pids;
-	size_t	 n, i;
-	int	 sent = 0;
-
-	if (proctree_collect_all(root, marker, &pids, &n) == -1)
-		return (-1);
-	for (i = 0; i < n; i++)
-		if (kill(pids[i], sig) == 0)
-			sent++;
-	free(pids);
-	return (sent);
+	return (collect(root, marker, COLLECT_LIVE |
+	    (everywhere ? COLLECT_EVERYWHERE : 0), pids, np));
 }
 
 /*
@@ -360,35 +439,69 @@ proctree_find_instances(const char *id, void (*cb)(const char *, pid_t,
 }
 
 /*
- * SIGKILL what is left of runs that ended by themselves: every process
- * that carries one of the markers (below this chainkeeperd, or reparented
- * to init after an adoption).  One scan of
- * /proc for all of them.  Returns how many were killed.
+ * The live processes of runs that ended by themselves: those that carry
+ * one of the markers, and those with no marker at all in one of the
+ * process groups (pgids[i], 0 for none; a group the caller keeps from
+ * being recycled, e.g. by stopping it).  Below this chainkeeperd, or,
+ * with everywhere (one of the runs was adopted), anywhere.  live names
+ * the main pids of the runs going on: what is below one of them or in its
+ * group is theirs, and its environment is not read.  One scan of /proc
+ * for all of them, at most one read of each environment.  The caller
+ * frees *pids.
  */
 int
-proctree_kill_markers(char *const *markers, size_t nm, int sig)
+proctree_collect_markers(char *const *markers, const pid_t *pgids,
+    size_t nm, const pid_t *live, size_t nlive, int everywhere,
+    pid_t **pids, size_t *np)
 {
 	struct pinfo	*v;
-	size_t		 n, i, j;
-	pid_t		 self = getpid();
-	int		 killed = 0;
+	unsigned char	*cls;
+	pid_t		*roots, self = getpid();
+	size_t		 n, i, j, k = 0;
 	char		 value[160];
 
-	if (nm == 0 || read_all(&v, &n) == -1)
+	*pids = NULL;
+	*np = 0;
+	if (nm == 0)
 		return (0);
+	if (read_all(&v, &n) == -1)
+		return (-1);
+	if (!everywhere && !is_subreaper())
+		everywhere = 1;
+	roots = xcalloc(nlive > 0 ? nlive : 1, sizeof(*roots));
+	if (nlive > 0)
+		memcpy(roots, live, nlive * sizeof(*roots));
+	qsort(roots, nlive, sizeof(*roots), pid_cmp);
+	cls = xcalloc(n > 0 ? n : 1, 1);
+	classify(v, n, roots, nlive, self, cls);
+	*pids = xcalloc(n > 0 ? n : 1, sizeof(pid_t));
 	for (i = 0; i < n; i++) {
-		if (v[i].pid == self || v[i].pid <= 1)
+		if (v[i].pid == self || v[i].pid <= 1 || v[i].state == 'Z' ||
+		    v[i].state == 'X')
+			continue;
+		/* Not below us: none of ours, unless a run was adopted. */
+		if (!everywhere && (cls[i] & CLS_SELF) == 0)
+			continue;
+		/* A run that goes on: its tree, its group. */
+		if ((cls[i] & CLS_ROOT) || pid_in(roots, nlive, v[i].pid) ||
+		    pid_in(roots, nlive, v[i].pgrp))
 			continue;
 		/* One read of its environment, matched against them all. */
-		if (instance_of(v[i].pid, value, sizeof(value)) == -1)
-			continue;
-		for (j = 0; j < nm; j++)
-			if (strcmp(value, markers[j]) == 0) {
-				if (kill(v[i].pid, sig) == 0)
-					killed++;
-				break;
-			}
+		if (instance_of(v[i].pid, value, sizeof(value)) == 0) {
+			for (j = 0; j < nm; j++)
+				if (strcmp(value, markers[j]) == 0)
+					break;
+		} else {
+			for (j = 0; j < nm; j++)
+				if (pgids[j] > 0 && v[i].pgrp == pgids[j])
+					break;
+		}
+		if (j < nm)
+			(*pids)[k++] = v[i].pid;
 	}
+	free(roots);
+	free(cls);
 	free(v);
-	return (killed);
+	*np = k;
+	return (0);
 }

@@ -32,9 +32,32 @@
 #include "state.h"
 #include "util.h"
 
-#define SWEEP_INTERVAL		0.1	/* s, leftovers after main exit */
-#define SWEEP_INTERVAL_SLOW	1.0	/* s, once SIGKILL was sent */
 #define PIDPOLL_INTERVAL	0.25	/* s, adopted pid without a pidfd */
+#define STOP_POLL_FIRST		0.1	/* s, first look for leftovers */
+#define STOP_POLL_MAX		1.0	/* s, longest wait between looks */
+#define KILL_ROUNDS_MAX		20	/* SIGKILL rounds, then give up */
+#define KILLQ_CHUNK		128	/* signals sent per loop iteration */
+#define KILLQ_SLICE_MS		5	/* ms, and no longer */
+
+/*
+ * Signals for many processes, sent KILLQ_CHUNK (or KILLQ_SLICE_MS worth)
+ * per loop iteration from an idle watcher, so that control requests are
+ * answered in between: the kernel tears a killed process down at once, a
+ * tenth of a millisecond or so each, and 2000 of them in one callback
+ * would hold the loop for a fifth of a second.  The pids come from a scan
+ * just before; the kernel hands out a freed pid again only after going
+ * round the whole pid space, so none is recycled in the few milliseconds
+ * the queue takes.
+ */
+struct killq {
+	pid_t		*pids;		/* owned */
+	size_t		 n;
+	size_t		 next;
+	int		 sig;
+	ev_idle		 w;
+	void		(*done)(void *);	/* when all are sent */
+	void		*arg;
+};
 
 struct programs	 programs = TAILQ_HEAD_INITIALIZER(programs);
 char		 program_daemon_id[16] = "0";
@@ -47,6 +70,112 @@ static void	program_sweep_cb(struct ev_loop *, ev_timer *, int);
 static void	program_pidpoll_cb(struct ev_loop *, ev_timer *, int);
 static void	program_unwatch(struct program *);
 static void	program_exec_cb(struct ev_loop *, ev_io *, int);
+static void	killq_idle_cb(struct ev_loop *, ev_idle *, int);
+
+/*
+ * Send sig to n pids (the queue owns pids), a chunk per loop iteration;
+ * done(arg) runs from the loop once the last is sent, never from here.
+ */
+static struct killq *
+killq_new(pid_t *pids, size_t n, int sig, void (*done)(void *), void *arg)
+{
+	struct killq	*kq;
+
+	kq = xcalloc(1, sizeof(*kq));
+	kq->pids = pids;
+	kq->n = n;
+	kq->sig = sig;
+	kq->done = done;
+	kq->arg = arg;
+	ev_idle_init(&kq->w, killq_idle_cb);
+	kq->w.data = kq;
+	ev_idle_start(EV_DEFAULT, &kq->w);
+	return (kq);
+}
+
+/* Forget a queue, sent or not. */
+static void
+killq_free(struct killq *kq)
+{
+	if (kq == NULL)
+		return;
+	ev_idle_stop(EV_DEFAULT, &kq->w);
+	free(kq->pids);
+	free(kq);
+}
+
+/*
+ * Send up to max more signals, for at most about slice ms (a kill can
+ * take milliseconds when the host is busy tearing processes down);
+ * returns 1 when all are sent.
+ */
+static int
+killq_send(struct killq *kq, size_t max, int64_t slice)
+{
+	int64_t	 end = now_ms() + slice;
+	size_t	 i;
+
+	for (i = 0; kq->next < kq->n && i < max; kq->next++, i++) {
+		if (i > 0 && now_ms() >= end)
+			break;
+		kill(kq->pids[kq->next], kq->sig);
+	}
+	return (kq->next == kq->n);
+}
+
+/* Send the rest at once (the loop is over) and forget the queue. */
+static void
+killq_flush(struct killq *kq)
+{
+	if (kq == NULL)
+		return;
+	killq_send(kq, kq->n, INT64_MAX / 2);
+	killq_free(kq);
+}
+
+/*
+ * Add the sorted pids to a sorted set; returns how many were not in it
+ * (the processes a round found that earlier rounds had not signalled: a
+ * process sent SIGKILL may take a while to go on a busy host).
+ */
+static size_t
+pidset_merge(pid_t **set, size_t *nset, const pid_t *pids, size_t n)
+{
+	pid_t	*m;
+	size_t	 i = 0, j = 0, k = 0, fresh = 0;
+
+	m = xreallocarray(NULL, *nset + n, sizeof(*m));
+	while (i < *nset || j < n) {
+		if (j == n || (i < *nset && (*set)[i] < pids[j]))
+			m[k++] = (*set)[i++];
+		else if (i == *nset || pids[j] < (*set)[i]) {
+			m[k++] = pids[j++];
+			fresh++;
+		} else {
+			m[k++] = pids[j++];
+			i++;
+		}
+	}
+	free(*set);
+	*set = m;
+	*nset = k;
+	return (fresh);
+}
+
+static void
+killq_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct killq	*kq = w->data;
+	void		(*done)(void *) = kq->done;
+	void		*arg = kq->arg;
+
+	(void)loop;
+	(void)revents;
+	if (!killq_send(kq, KILLQ_CHUNK, KILLQ_SLICE_MS))
+		return;
+	killq_free(kq);
+	done(arg);
+}
 
 static const char *
 state_name(int s)
@@ -183,8 +312,7 @@ program_new(struct program_config *pc)
 	p->outw = p->errw = -1;
 	ev_timer_init(&p->timer, program_timer_cb, 0., 0.);
 	p->timer.data = p;
-	ev_timer_init(&p->sweep, program_sweep_cb, SWEEP_INTERVAL,
-	    SWEEP_INTERVAL);
+	ev_timer_init(&p->sweep, program_sweep_cb, 0., 0.);
 	p->sweep.data = p;
 	ev_timer_init(&p->pidpoll, program_pidpoll_cb, PIDPOLL_INTERVAL,
 	    PIDPOLL_INTERVAL);
@@ -220,6 +348,9 @@ program_free(struct program *p)
 	eosfo_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	killq_free(p->kq);
+	p->kq = NULL;
+	free(p->sigkilled);
 	program_unwatch(p);
 	if (p->execfd != -1) {
 		ev_io_stop(EV_DEFAULT, &p->execio);
@@ -565,6 +696,7 @@ program_spawn(struct program *p)
 	p->spawnerr = NULL;
 	p->waiting = 0;
 	p->killed = 0;
+	p->kill_rounds = 0;
 	if (program_open_output(p) == -1 || pipe2(ep, O_CLOEXEC) == -1) {
 		program_spawn_failed(p, "cannot create pipes", errno);
 		return;
@@ -661,24 +793,86 @@ program_begin_stop(struct program *p)
 	/* A stopped (SIGSTOP) process must run to handle the signal. */
 	if (p->pc->stopsignal != SIGKILL)
 		kill(target, SIGCONT);
+	p->killed = 0;
+	p->kill_rounds = 0;
+	p->sweep_wait = STOP_POLL_FIRST;
 	timer_set(&p->timer, p->pc->stopwait_ms);
 	program_set_state(p, PROGRAM_STOPPING, "sent SIG%s to %s %ld",
 	    signal_name(p->pc->stopsignal),
 	    p->pc->stopasgroup ? "group" : "pid", (long)p->pid);
 }
 
-/* SIGKILL the whole tree: group, descendants, escaped setsid children. */
+/* Look again for what is left of a stopping program's tree after delay. */
+static void
+program_sweep_after(struct program *p, ev_tstamp delay)
+{
+	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	ev_timer_set(&p->sweep, delay, 0.);
+	ev_timer_start(EV_DEFAULT, &p->sweep);
+}
+
+/*
+ * The live processes of the tree of the current or last run: one scan of
+ * /proc, every process on the host only for a run adopted from an earlier
+ * chainkeeperd (what it left went to init).
+ */
+static int
+program_collect(struct program *p, pid_t **pids, size_t *n)
+{
+	return (proctree_collect_stop(p->pgid, p->marker, p->adopted, pids,
+	    n));
+}
+
+/* A queue of signals for the tree is sent: look again soon. */
+static void
+program_queue_done(void *arg)
+{
+	struct program	*p = arg;
+
+	p->kq = NULL;
+	if (p->state == PROGRAM_STOPPING)
+		program_sweep_after(p, p->sweep_wait);
+}
+
+/* Signal the processes of one scan, a chunk per loop iteration. */
+static void
+program_queue(struct program *p, pid_t *pids, size_t n, int sig)
+{
+	killq_free(p->kq);
+	p->kq = killq_new(pids, n, sig, program_queue_done, p);
+}
+
+/*
+ * SIGKILL the whole tree, the first round: the main pid at once, then
+ * every process that one scan finds (its group, descendants, escaped
+ * setsid children), a chunk per loop iteration.  The group is killed in
+ * one go only when the scan cannot tell all of it: the run was adopted
+ * (a process of its group that dropped the marker is not below us), or
+ * /proc could not be read.  Returns how many processes the scan found.
+ */
 static int
 program_kill_tree(struct program *p)
 {
-	int	 n;
+	pid_t	*pids;
+	size_t	 n;
 
 	if (p->pid > 0)
 		kill(p->pid, SIGKILL);
-	kill(-p->pgid, SIGKILL);
-	n = proctree_kill(p->pgid, p->marker, SIGKILL);
 	p->killed = 1;
-	return (n);
+	p->kill_rounds = 1;
+	p->sweep_wait = STOP_POLL_FIRST;
+	if (program_collect(p, &pids, &n) == -1) {
+		kill(-p->pgid, SIGKILL);
+		killq_free(p->kq);
+		p->kq = NULL;
+		program_sweep_after(p, p->sweep_wait);
+		return (0);
+	}
+	if (p->adopted)
+		kill(-p->pgid, SIGKILL);
+	pidset_merge(&p->sigkilled, &p->nsigkilled, pids, n);
+	program_queue(p, pids, n, SIGKILL);
+	return ((int)n);
 }
 
 /* The main process is gone and so is its tree: the stop is complete. */
@@ -687,6 +881,12 @@ program_finish_stop(struct program *p)
 {
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	killq_free(p->kq);
+	p->kq = NULL;
+	p->kill_rounds = 0;
+	free(p->sigkilled);
+	p->sigkilled = NULL;
+	p->nsigkilled = 0;
 	if (p->next_pc != NULL) {
 		program_close_output(p);
 		rules_program_free(p);
@@ -727,38 +927,67 @@ program_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    "to the whole tree (%d processes)", p->pc->name,
 		    (long long)p->pc->stopwait_ms,
 		    signal_name(p->pc->stopsignal), n);
-		ev_timer_stop(EV_DEFAULT, &p->sweep);
-		ev_timer_set(&p->sweep, SWEEP_INTERVAL, SWEEP_INTERVAL_SLOW);
-		ev_timer_start(EV_DEFAULT, &p->sweep);
 		break;
 	}
 }
 
-/* After the main pid exited while STOPPING: wait for the rest to go. */
+/*
+ * While STOPPING, once the main pid exited or SIGKILL was sent: one scan
+ * for what is left of the tree.  Nothing left and the main pid reaped: the
+ * stop is complete.  Before SIGKILL the look is repeated, less and less
+ * often, until the stopwaitsecs deadline.  After it, each look is a round
+ * that SIGKILLs what it finds (a tree that forks as fast as it is killed
+ * loses a generation each time), until nothing is found or, after
+ * KILL_ROUNDS_MAX rounds, the leftovers are given up on.  Every round is
+ * on a timer, never a loop in one callback.
+ */
 static void
 program_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct program	*p = w->data;
 	pid_t		*pids;
-	size_t		 n;
+	size_t		 n, fresh;
 
 	(void)loop;
 	(void)revents;
-	if (p->state != PROGRAM_STOPPING) {
-		ev_timer_stop(EV_DEFAULT, w);
+	if (p->state != PROGRAM_STOPPING || p->kq != NULL)
+		return;		/* the end of the queue looks again */
+	if (p->pid > 0 && !p->killed)
+		return;		/* its exit, or the deadline, comes */
+	if (program_collect(p, &pids, &n) == -1) {
+		program_sweep_after(p, STOP_POLL_MAX);
 		return;
 	}
-	if (p->pid > 0)
-		return;		/* its exit will come */
-	if (proctree_collect_all(p->pgid, p->marker, &pids, &n) == -1)
-		return;
-	free(pids);
-	if (n == 0) {
+	if (n == 0 && p->pid <= 0) {
+		free(pids);
 		program_finish_stop(p);
 		return;
 	}
-	if (p->killed)
-		proctree_kill(p->pgid, p->marker, SIGKILL);
+	if (p->sweep_wait * 2 < STOP_POLL_MAX)
+		p->sweep_wait *= 2;
+	else
+		p->sweep_wait = STOP_POLL_MAX;
+	/* Not killed yet, or only the main pid's exit still to come. */
+	if (!p->killed || n == 0 || p->kill_rounds >= KILL_ROUNDS_MAX) {
+		if (p->killed && n > 0 && p->pid <= 0) {
+			log_warnx("%s: %zu processes still left after %d "
+			    "SIGKILL rounds: giving up on them", p->pc->name,
+			    n, p->kill_rounds);
+			free(pids);
+			program_finish_stop(p);
+			return;
+		}
+		free(pids);
+		program_sweep_after(p, p->sweep_wait);
+		return;
+	}
+	/* Those signalled before and not gone yet get it again. */
+	p->kill_rounds++;
+	if ((fresh = pidset_merge(&p->sigkilled, &p->nsigkilled, pids,
+	    n)) > 0)
+		log_warnx("%s: killed %zu leftover processes (round %d)",
+		    p->pc->name, fresh, p->kill_rounds);
+	program_queue(p, pids, n, SIGKILL);
 }
 
 /* Begin starting: at once, or when depends_on are RUNNING. */
@@ -874,30 +1103,153 @@ exit_text(int status, int oom, char *buf, size_t len)
 /*
  * Runs that ended by themselves, whose escaped descendants are still to be
  * swept: one scan of /proc a moment later serves them all, so that a
- * respawn storm does not scan once per crash.
+ * respawn storm does not scan once per crash.  The scans go on, in rounds
+ * on a timer as for a stop, until one finds nothing of them.
  */
 static char		**dead_markers;
+static pid_t		 *dead_pgids;		/* stopped groups, or 0 */
 static size_t		  ndead;
+static int		  dead_everywhere;	/* a run was adopted */
+static int		  dead_rounds;
+static pid_t		 *dead_killed;		/* sorted, signalled */
+static size_t		  ndead_killed;
+static struct killq	 *dead_kq;
 static ev_timer		  dead_timer;
 
-/* SIGKILL what is left of runs that ended by themselves. */
-void
-program_sweep_dead(void)
+static void	dead_timer_cb(struct ev_loop *, ev_timer *, int);
+
+/* Forget the runs that ended: nothing of them is left. */
+static void
+dead_forget(void)
 {
 	size_t	 i;
-	int	 n;
 
-	ev_timer_stop(EV_DEFAULT, &dead_timer);
-	if (ndead == 0)
-		return;
-	if ((n = proctree_kill_markers(dead_markers, ndead, SIGKILL)) > 0)
-		log_info("killed %d processes left behind by runs that ended",
-		    n);
 	for (i = 0; i < ndead; i++)
 		free(dead_markers[i]);
 	free(dead_markers);
+	free(dead_pgids);
 	dead_markers = NULL;
+	dead_pgids = NULL;
 	ndead = 0;
+	dead_everywhere = 0;
+	dead_rounds = 0;
+	free(dead_killed);
+	dead_killed = NULL;
+	ndead_killed = 0;
+}
+
+/* The main pids of the runs going on (the caller frees *live). */
+static void
+live_roots(pid_t **live, size_t *n)
+{
+	struct program	*p;
+	size_t		 k = 0;
+
+	TAILQ_FOREACH(p, &programs, entry)
+		k++;
+	*live = xcalloc(k > 0 ? k : 1, sizeof(**live));
+	k = 0;
+	TAILQ_FOREACH(p, &programs, entry)
+		if (p->pid > 0)
+			(*live)[k++] = p->pid;
+	*n = k;
+}
+
+/* What is left of the runs that ended (the caller frees *pids). */
+static int
+dead_collect(pid_t **pids, size_t *n)
+{
+	pid_t	*live;
+	size_t	 nlive;
+	int	 rv;
+
+	live_roots(&live, &nlive);
+	rv = proctree_collect_markers(dead_markers, dead_pgids, ndead, live,
+	    nlive, dead_everywhere, pids, n);
+	free(live);
+	return (rv);
+}
+
+/* Sweep the runs that ended again after delay. */
+static void
+dead_after(ev_tstamp delay)
+{
+	ev_timer_stop(EV_DEFAULT, &dead_timer);
+	ev_timer_init(&dead_timer, dead_timer_cb, delay, 0.);
+	ev_timer_start(EV_DEFAULT, &dead_timer);
+}
+
+static void
+dead_queue_done(void *arg)
+{
+	ev_tstamp	 delay = STOP_POLL_FIRST;
+	int		 i;
+
+	(void)arg;
+	dead_kq = NULL;
+	for (i = 1; i < dead_rounds && delay < STOP_POLL_MAX; i++)
+		delay *= 2;
+	dead_after(delay < STOP_POLL_MAX ? delay : STOP_POLL_MAX);
+}
+
+/*
+ * One round for the runs that ended: scan for what carries their markers
+ * and queue a SIGKILL for each; a scan that finds nothing ends the sweep.
+ */
+static void
+dead_round(void)
+{
+	pid_t	*pids;
+	size_t	 n, fresh;
+
+	if (ndead == 0 || dead_kq != NULL)
+		return;
+	if (dead_collect(&pids, &n) == -1) {
+		dead_after(STOP_POLL_MAX);
+		return;
+	}
+	if (n == 0 || dead_rounds >= KILL_ROUNDS_MAX) {
+		if (n > 0)
+			log_warnx("%zu processes left behind by runs that "
+			    "ended are still there after %d SIGKILL rounds: "
+			    "giving up on them", n, dead_rounds);
+		free(pids);
+		dead_forget();
+		return;
+	}
+	dead_rounds++;
+	fresh = pidset_merge(&dead_killed, &ndead_killed, pids, n);
+	if (fresh > 0 && dead_rounds == 1)
+		log_info("killed %zu processes left behind by runs that ended",
+		    fresh);
+	else if (fresh > 0)
+		log_info("killed %zu processes left behind by runs that ended "
+		    "(round %d)", fresh, dead_rounds);
+	dead_kq = killq_new(pids, n, SIGKILL, dead_queue_done, NULL);
+}
+
+/*
+ * SIGKILL what is left of runs that ended by themselves, at once: for the
+ * end of chainkeeperd, when the loop no longer runs.
+ */
+void
+program_sweep_dead(void)
+{
+	pid_t	*pids;
+	size_t	 n, i;
+
+	ev_timer_stop(EV_DEFAULT, &dead_timer);
+	killq_flush(dead_kq);
+	dead_kq = NULL;
+	if (ndead > 0 && dead_collect(&pids, &n) == 0) {
+		for (i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		if (n > 0)
+			log_info("killed %zu processes left behind by runs "
+			    "that ended", n);
+		free(pids);
+	}
+	dead_forget();
 }
 
 static void
@@ -906,25 +1258,38 @@ dead_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	program_sweep_dead();
+	dead_round();
 }
 
 /*
- * Leftovers of a run that ended by itself: its process group is killed at
- * once, escaped (setsid) descendants by the sweep a moment later.
+ * Leftovers of a run that ended by itself: its process group is stopped
+ * (SIGSTOP) at once, and killed with the escaped (setsid) descendants by
+ * the sweep a moment later, a chunk per loop iteration.  Stopping a group
+ * costs the kernel little, where a SIGKILL of a group of 2000 holds the
+ * caller a fifth of a second; and while a stopped process is left the
+ * group's id cannot be recycled, so the sweep may still go by it.
  */
 static void
 program_kill_leftovers(struct program *p, pid_t oldpid)
 {
-	if (kill(-oldpid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("kill group %ld", (long)oldpid);
+	pid_t	 pgid = oldpid;
+
+	if (kill(-oldpid, SIGSTOP) == -1) {
+		if (errno != ESRCH)
+			log_warn("stop group %ld", (long)oldpid);
+		pgid = 0;	/* nobody left in it */
+	}
 	dead_markers = xreallocarray(dead_markers, ndead + 1,
 	    sizeof(*dead_markers));
+	dead_pgids = xreallocarray(dead_pgids, ndead + 1, sizeof(*dead_pgids));
+	dead_pgids[ndead] = pgid;
 	dead_markers[ndead++] = xstrdup(p->marker);
-	if (!ev_is_active(&dead_timer)) {
-		ev_timer_init(&dead_timer, dead_timer_cb, 0.2, 0.);
-		ev_timer_start(EV_DEFAULT, &dead_timer);
-	}
+	dead_rounds = 0;
+	if (p->adopted)
+		dead_everywhere = 1;
+	/* A round under way looks again when its queue is sent. */
+	if (dead_kq == NULL)
+		dead_after(0.2);
 }
 
 static int
@@ -971,7 +1336,8 @@ void
 program_child_exited(struct program *p, int status)
 {
 	char		 what[64];
-	pid_t		 oldpid = p->pid;
+	pid_t		 oldpid = p->pid, *pids;
+	size_t		 n;
 	int		 expected, restart;
 	int64_t		 up;
 
@@ -1037,14 +1403,24 @@ program_child_exited(struct program *p, int status)
 		break;
 	case PROGRAM_STOPPING:
 		log_info("%s: pid %ld %s", p->pc->name, (long)oldpid, what);
-		ev_timer_stop(EV_DEFAULT, &p->sweep);
-		ev_timer_set(&p->sweep, 0., p->killed ? SWEEP_INTERVAL_SLOW :
-		    SWEEP_INTERVAL);
-		ev_timer_start(EV_DEFAULT, &p->sweep);
-		if (!p->killed && proctree_kill(oldpid, p->marker,
-		    p->pc->stopsignal) > 0)
-			log_info("%s: sent SIG%s to processes left behind",
-			    p->pc->name, signal_name(p->pc->stopsignal));
+		if (p->killed || p->kq != NULL) {
+			/* A SIGKILL round: the sweep takes over. */
+			program_sweep_after(p, 0.);
+			break;
+		}
+		/* The rest of the tree gets the stop signal too. */
+		if (program_collect(p, &pids, &n) == -1) {
+			program_sweep_after(p, p->sweep_wait);
+			break;
+		}
+		if (n == 0) {
+			free(pids);
+			program_finish_stop(p);
+			break;
+		}
+		log_info("%s: sent SIG%s to %zu processes left behind",
+		    p->pc->name, signal_name(p->pc->stopsignal), n);
+		program_queue(p, pids, n, p->pc->stopsignal);
 		break;
 	default:
 		log_warnx("%s: pid %ld %s in state %s", p->pc->name,

@@ -31,6 +31,7 @@
 struct logfile;
 struct rule_state;
 struct eosfo;
+struct killq;
 
 struct program {
 	TAILQ_ENTRY(program) entry;
@@ -59,6 +60,11 @@ struct program {
 	unsigned int	 runs;		/* spawns, ever */
 	int		 removed;	/* gone from the config: free when stopped */
 	int		 killed;	/* SIGKILL sent in this stop */
+	int		 kill_rounds;	/* SIGKILL rounds in this stop */
+	ev_tstamp	 sweep_wait;	/* s, to the next look for leftovers */
+	struct killq	*kq;		/* signals being sent to the tree */
+	pid_t		*sigkilled;	/* sorted: sent SIGKILL in this stop */
+	size_t		 nsigkilled;
 	char		*spawnerr;	/* last spawn error, or NULL */
 	char		 marker[96];	/* CHAINKEEPER_INSTANCE value */
 	ev_timer	 timer;		/* startsecs, backoff, stop deadline */
