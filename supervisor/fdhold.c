@@ -253,3 +253,10 @@ fdhold_recover(const char *state_dir, void (*cb)(const char *, const char *,
 	close(s);
 	return (n);
 }
+
+/* The pipe holder's pid, or -1. */
+pid_t
+fdhold_pid(void)
+{
+	return (hold_pid);
+}

@@ -85,12 +85,66 @@ has_marker(pid_t pid, const char *marker)
  * a child subreaper, they go to init and only a look at every process
  * finds them.
  */
-static int
-is_subreaper(void)
+int
+proctree_is_subreaper(void)
 {
 	int	 on = 0;
 
 	return (prctl(PR_GET_CHILD_SUBREAPER, &on, 0, 0, 0) == 0 && on);
+}
+
+/*
+ * The direct children of this process (its main thread's), from
+ * /proc/self/task/PID/children: one small read, not a scan of /proc.
+ * -1 if the kernel does not tell.
+ */
+int
+proctree_children(pid_t **pids, size_t *n)
+{
+	char	 path[64], *buf = NULL, *s, *end;
+	size_t	 len = 0, size = 0, cap = 0;
+	ssize_t	 r;
+	long	 v;
+	int	 fd;
+
+	*pids = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+	    (long)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	for (;;) {
+		if (len + 4096 > size) {
+			size = (len + 4096) * 2;
+			buf = xreallocarray(buf, size, 1);
+		}
+		if ((r = read(fd, buf + len, size - len - 1)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (r == -1) {
+		free(buf);
+		return (-1);
+	}
+	if (buf == NULL)
+		return (0);
+	buf[len] = '\0';
+	for (s = buf; *s != '\0'; s = end) {
+		v = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		if (*n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			*pids = xreallocarray(*pids, cap, sizeof(**pids));
+		}
+		(*pids)[(*n)++] = (pid_t)v;
+	}
+	free(buf);
+	return (0);
 }
 
 static int
@@ -235,7 +289,7 @@ collect(pid_t root, const char *marker, int flags, pid_t **pids,
 	    has_marker(root, marker))
 		everywhere = 1;
 	if (!everywhere && (flags & COLLECT_EVERYWHERE) == 0 &&
-	    !is_subreaper())
+	    !proctree_is_subreaper())
 		flags |= COLLECT_EVERYWHERE;
 	cls = xcalloc(n > 0 ? n : 1, 1);
 	classify(v, n, &root, root > 0 ? 1 : 0, self, cls);
@@ -466,7 +520,7 @@ proctree_collect_markers(char *const *markers, const pid_t *pgids,
 		return (0);
 	if (read_all(&v, &n) == -1)
 		return (-1);
-	if (!everywhere && !is_subreaper())
+	if (!everywhere && !proctree_is_subreaper())
 		everywhere = 1;
 	roots = xcalloc(nlive > 0 ? nlive : 1, sizeof(*roots));
 	if (nlive > 0)

@@ -22,6 +22,8 @@ int	proctree_collect(pid_t, const char *, pid_t **, size_t *);
 int	proctree_collect_stop(pid_t, const char *, int, pid_t **, size_t *);
 int	proctree_stat(pid_t, const char *, struct proctree_stat *);
 unsigned long long proctree_start_ticks(pid_t);
+int	proctree_children(pid_t **, size_t *);
+int	proctree_is_subreaper(void);
 int	proctree_collect_markers(char *const *, const pid_t *, size_t,
 	    const pid_t *, size_t, int, pid_t **, size_t *);
 int	proctree_find_instances(const char *, void (*)(const char *, pid_t,

@@ -823,6 +823,53 @@ program_collect(struct program *p, pid_t **pids, size_t *n)
 	    n));
 }
 
+static int
+pid_cmp(const void *a, const void *b)
+{
+	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * Whether anything can be left of the tree of a run whose main process
+ * is gone, told without a scan of /proc: chainkeeperd is a child
+ * subreaper, so the top of whatever is left is either in the run's
+ * process group or one of chainkeeperd's own children; if the group is
+ * empty and every child is a program's main process or the pipe holder,
+ * nothing is left.  1 when only a scan can tell.  (A stop of 1000
+ * programs at once would otherwise scan /proc 1000 times.)
+ */
+static int
+program_tree_maybe_left(const struct program *p)
+{
+	struct program	*q;
+	pid_t		*kids, *mains;
+	size_t		 nkids, nmains = 0, i;
+	int		 left = 0;
+
+	if (p->adopted || p->pid > 0 || !proctree_is_subreaper())
+		return (1);
+	if (p->pgid > 1 && (kill(-p->pgid, 0) == 0 || errno != ESRCH))
+		return (1);
+	if (proctree_children(&kids, &nkids) == -1)
+		return (1);
+	if (nkids == 0)
+		return (0);
+	mains = xreallocarray(NULL, nkids, sizeof(*mains));
+	TAILQ_FOREACH(q, &programs, entry)
+		if (q->pid > 0 && nmains < nkids)
+			mains[nmains++] = q->pid;
+	qsort(mains, nmains, sizeof(*mains), pid_cmp);
+	for (i = 0; i < nkids && !left; i++)
+		if (kids[i] != fdhold_pid() && bsearch(&kids[i], mains,
+		    nmains, sizeof(*mains), pid_cmp) == NULL)
+			left = 1;
+	free(mains);
+	free(kids);
+	return (left);
+}
+
 /* A queue of signals for the tree is sent: look again soon. */
 static void
 program_queue_done(void *arg)
@@ -954,6 +1001,10 @@ program_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;		/* the end of the queue looks again */
 	if (p->pid > 0 && !p->killed)
 		return;		/* its exit, or the deadline, comes */
+	if (!program_tree_maybe_left(p)) {
+		program_finish_stop(p);
+		return;
+	}
 	if (program_collect(p, &pids, &n) == -1) {
 		program_sweep_after(p, STOP_POLL_MAX);
 		return;
@@ -1406,6 +1457,10 @@ program_child_exited(struct program *p, int status)
 		if (p->killed || p->kq != NULL) {
 			/* A SIGKILL round: the sweep takes over. */
 			program_sweep_after(p, 0.);
+			break;
+		}
+		if (!program_tree_maybe_left(p)) {
+			program_finish_stop(p);
 			break;
 		}
 		/* The rest of the tree gets the stop signal too. */
