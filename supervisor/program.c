@@ -832,42 +832,58 @@ pid_cmp(const void *a, const void *b)
 }
 
 /*
- * Whether anything can be left of the tree of a run whose main process
- * is gone, told without a scan of /proc: chainkeeperd is a child
- * subreaper, so the top of whatever is left is either in the run's
- * process group or one of chainkeeperd's own children; if the group is
- * empty and every child is a program's main process or the pipe holder,
- * nothing is left.  1 when only a scan can tell.  (A stop of 1000
- * programs at once would otherwise scan /proc 1000 times.)
+ * Whether every child of chainkeeperd is a program's main process or the
+ * pipe holder, told from /proc/self/task/PID/children (one small read).
+ * chainkeeperd is a child subreaper, so the top of whatever is left of an
+ * ended run's tree is either in that run's process group or one of its
+ * own children: with the group empty and this true, nothing is left, and
+ * no scan of /proc is needed.  (A stop of 1000 programs at once would
+ * otherwise scan /proc 1000 times.)
  */
 static int
-program_tree_maybe_left(const struct program *p)
+program_children_known(void)
 {
 	struct program	*q;
 	pid_t		*kids, *mains;
 	size_t		 nkids, nmains = 0, i;
-	int		 left = 0;
+	int		 known = 1;
 
-	if (p->adopted || p->pid > 0 || !proctree_is_subreaper())
-		return (1);
-	if (p->pgid > 1 && (kill(-p->pgid, 0) == 0 || errno != ESRCH))
-		return (1);
-	if (proctree_children(&kids, &nkids) == -1)
-		return (1);
-	if (nkids == 0)
+	if (!proctree_is_subreaper() || proctree_children(&kids, &nkids) == -1)
 		return (0);
+	if (nkids == 0)
+		return (1);
 	mains = xreallocarray(NULL, nkids, sizeof(*mains));
 	TAILQ_FOREACH(q, &programs, entry)
 		if (q->pid > 0 && nmains < nkids)
 			mains[nmains++] = q->pid;
 	qsort(mains, nmains, sizeof(*mains), pid_cmp);
-	for (i = 0; i < nkids && !left; i++)
+	for (i = 0; i < nkids && known; i++)
 		if (kids[i] != fdhold_pid() && bsearch(&kids[i], mains,
 		    nmains, sizeof(*mains), pid_cmp) == NULL)
-			left = 1;
+			known = 0;
 	free(mains);
 	free(kids);
-	return (left);
+	return (known);
+}
+
+/* Whether a process group (of an ended run) may still have members. */
+static int
+group_maybe_alive(pid_t pgid)
+{
+	return (pgid > 1 && (kill(-pgid, 0) == 0 || errno != ESRCH));
+}
+
+/*
+ * Whether anything can be left of the tree of a run whose main process
+ * is gone, without a scan; 1 when only a scan can tell (an adopted run's
+ * leftovers went to init, not to chainkeeperd).
+ */
+static int
+program_tree_maybe_left(const struct program *p)
+{
+	if (p->adopted || p->pid > 0 || group_maybe_alive(p->pgid))
+		return (1);
+	return (!program_children_known());
 }
 
 /* A queue of signals for the tree is sent: look again soon. */
@@ -1221,6 +1237,20 @@ dead_collect(pid_t **pids, size_t *n)
 	return (rv);
 }
 
+/* Whether anything of the runs that ended may be left (see above). */
+static int
+dead_maybe_left(void)
+{
+	size_t	 i;
+
+	if (dead_everywhere)
+		return (1);
+	for (i = 0; i < ndead; i++)
+		if (group_maybe_alive(dead_pgids[i]))
+			return (1);
+	return (!program_children_known());
+}
+
 /* Sweep the runs that ended again after delay. */
 static void
 dead_after(ev_tstamp delay)
@@ -1255,6 +1285,10 @@ dead_round(void)
 
 	if (ndead == 0 || dead_kq != NULL)
 		return;
+	if (!dead_maybe_left()) {
+		dead_forget();
+		return;
+	}
 	if (dead_collect(&pids, &n) == -1) {
 		dead_after(STOP_POLL_MAX);
 		return;
