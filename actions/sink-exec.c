@@ -156,7 +156,6 @@ ex_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct ex_op	*st = op->state;
 	char		 buf[4096];
 	ssize_t		 n;
-	size_t		 room = sizeof(st->out) - 1;
 
 	(void)loop;
 	(void)revents;
@@ -164,19 +163,8 @@ ex_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0) {
-		/* Keep the tail. */
-		if ((size_t)n >= room) {
-			memcpy(st->out, buf + n - room, room);
-			st->outlen = room;
-		} else {
-			if (st->outlen + (size_t)n > room) {
-				memmove(st->out, st->out + st->outlen + n -
-				    room, room - (size_t)n);
-				st->outlen = room - (size_t)n;
-			}
-			memcpy(st->out + st->outlen, buf, (size_t)n);
-			st->outlen += (size_t)n;
-		}
+		tail_append(st->out, sizeof(st->out), &st->outlen, buf,
+		    (size_t)n);
 		return;
 	}
 	ev_io_stop(EV_DEFAULT, &st->io);

@@ -460,3 +460,25 @@ utf8_sanitize(char *s, size_t len)
 		i += n + 1;
 	}
 }
+
+/*
+ * Keep the last bytes of an output in buf (size bytes, one kept free for
+ * a NUL): append n bytes of data, dropping the oldest when it is full.
+ */
+void
+tail_append(char *buf, size_t size, size_t *len, const char *data, size_t n)
+{
+	size_t	 room = size - 1;
+
+	if (n >= room) {
+		memcpy(buf, data + n - room, room);
+		*len = room;
+		return;
+	}
+	if (*len + n > room) {
+		memmove(buf, buf + *len + n - room, room - n);
+		*len = room - n;
+	}
+	memcpy(buf + *len, data, n);
+	*len += n;
+}

@@ -26,5 +26,6 @@ int	 set_nonblock(int);
 int	 set_cloexec(int);
 int	 mkdir_p(const char *, mode_t);
 void	 utf8_sanitize(char *, size_t);
+void	 tail_append(char *, size_t, size_t *, const char *, size_t);
 
 #endif

@@ -368,6 +368,33 @@ test_argv_helpers(void **state)
 	free_argv(NULL);	/* must not crash */
 }
 
+/* tail_append keeps the last size - 1 bytes, in order, however fed. */
+static void
+test_tail_append(void **state)
+{
+	char	 buf[8];
+	size_t	 len = 0;
+
+	(void)state;
+	tail_append(buf, sizeof(buf), &len, "abc", 3);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "abc", 3);
+	tail_append(buf, sizeof(buf), &len, "defg", 4);
+	assert_int_equal(len, 7);
+	assert_memory_equal(buf, "abcdefg", 7);
+	/* Full: the oldest go. */
+	tail_append(buf, sizeof(buf), &len, "hi", 2);
+	assert_int_equal(len, 7);
+	assert_memory_equal(buf, "cdefghi", 7);
+	/* More than fits at once: only its own tail. */
+	tail_append(buf, sizeof(buf), &len, "0123456789", 10);
+	assert_int_equal(len, 7);
+	assert_memory_equal(buf, "3456789", 7);
+	tail_append(buf, sizeof(buf), &len, "", 0);
+	assert_int_equal(len, 7);
+	assert_memory_equal(buf, "3456789", 7);
+}
+
 int
 main(void)
 {
@@ -389,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_split_escapes),
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_argv_helpers),
+		cmocka_unit_test(test_tail_append),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
