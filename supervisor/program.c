@@ -662,7 +662,7 @@ program_adopt(struct program *p, pid_t pid, unsigned long long ticks,
 static void
 program_spawn_failed(struct program *p, const char *what, int e)
 {
-	int64_t	 delay;
+	char	*why;
 
 	free(p->spawnerr);
 	xasprintf(&p->spawnerr, "%s: %s", what, strerror(e));
@@ -677,11 +677,10 @@ program_spawn_failed(struct program *p, const char *what, int e)
 		log_warnx("%s: %s: the host is out of a resource; retrying "
 		    "until it returns (not counted against startretries)",
 		    p->pc->name, p->spawnerr);
-	delay = program_backoff_delay(&p->pc->backoff, p->resfails,
-	    arc4random());
-	timer_set(&p->timer, delay);
-	program_set_state(p, PROGRAM_BACKOFF, "%s (attempt %d); retry in "
-	    "%lld ms", p->spawnerr, p->resfails, (long long)delay);
+	/* retries is not raised, so this never ends FATAL. */
+	xasprintf(&why, "%s (attempt %d)", p->spawnerr, p->resfails);
+	program_backoff(p, p->resfails, why);
+	free(why);
 }
 
 /* fork and exec; STARTING, or BACKOFF when even fork failed. */
