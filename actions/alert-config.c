@@ -353,7 +353,7 @@ alerts_config_parse(const json_t *o, alerts_error_fn fn, void *arg)
 	struct alerts_config	*ac;
 	struct sink_config	*sc;
 	json_t			*v, *r;
-	const char		*k;
+	const char		*k, *rk;
 	char			 host[256];
 	size_t			 i;
 
@@ -389,11 +389,12 @@ alerts_config_parse(const json_t *o, alerts_error_fn fn, void *arg)
 				    "5s, max: 5m}");
 				continue;
 			}
-			json_object_foreach(v, k, r)
-				if (strcmp(k, "initial") != 0 &&
-				    strcmp(k, "max") != 0)
+			/* Its own key variable: the outer walk goes on. */
+			json_object_foreach(v, rk, r)
+				if (strcmp(rk, "initial") != 0 &&
+				    strcmp(rk, "max") != 0)
 					perr(&pc, "retry", "retry: unknown key "
-					    "\"%s\" (initial, max)", k);
+					    "\"%s\" (initial, max)", rk);
 			get_dur(&pc, v, "initial", "retry/initial",
 			    &ac->retry_initial_ms, 0);
 			get_dur(&pc, v, "max", "retry/max", &ac->retry_max_ms,

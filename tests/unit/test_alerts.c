@@ -494,6 +494,21 @@ test_config(void **state)
 	assert_int_equal(ac->retry_max_ms, 300000);
 	assert_int_equal(ac->resolved, 1);
 	alerts_config_free(ac);
+	/* Every key after retry is read too, as etc/alerts.yaml orders them. */
+	ac = parse("{\"retry\": {\"initial\": \"2s\", \"max\": \"1m\"}, "
+	    "\"max_age\": \"1h\", \"resolved\": false, \"throttle\": "
+	    "\"10m\", \"host\": \"bp9\"}", &e);
+	assert_non_null(ac);
+	assert_int_equal(ac->retry_initial_ms, 2000);
+	assert_int_equal(ac->retry_max_ms, 60000);
+	assert_int_equal(ac->max_age_ms, 3600 * 1000);
+	assert_int_equal(ac->resolved, 0);
+	assert_int_equal(ac->throttle_ms, 10 * 60 * 1000);
+	assert_string_equal(ac->host, "bp9");
+	alerts_config_free(ac);
+	ac = parse("{\"retry\": {\"initial\": \"2s\"}, \"colour\": 1}", &e);
+	assert_null(ac);
+	assert_non_null(strstr(e.buf, "colour: alerts: unknown key"));
 	/* Every error, each with its path. */
 	ac = parse("{\"throttel\": 1, \"sinks\": {\"a\": {\"kind\": "
 	    "\"carrier-pigeon\"}, \"b\": {\"kind\": \"http\", \"url\": "
