@@ -193,8 +193,8 @@ fsafe_walk(const char *path, uid_t user, int flags, struct fsafe_err *e,
 		    S_ISLNK(lst.st_mode)) {
 			if (!fsafe_private(&st)) {
 				fsafe_say(e, ELOOP, "%s/%s is a symbolic link "
-				    "in a folder that others can write: not "
-				    "followed", sofar, comp);
+				    "in a folder that not only root can write: "
+				    "not followed", sofar, comp);
 				goto done;
 			}
 			rc = fsafe_follow(fd, comp, sofar, rest, user, flags,

@@ -60,6 +60,7 @@ struct logfile {
 	int		 at_nl;		/* last byte written was '\n' */
 	uint64_t	 total;		/* bytes captured, ever */
 	int		 failing;	/* writes fail: output is dropped */
+	char		 fail_why[256];	/* why, as last logged */
 	ev_tstamp	 retry_at;	/* when failing: next write attempt */
 	uint64_t	 dropped;	/* bytes dropped while failing */
 	uint64_t	 dropped_lines;
@@ -329,17 +330,25 @@ logfile_drop(struct logfile *lf, const char *buf, size_t len)
 
 /*
  * A write (or open) failed: drop this output and try again in a second.
- * The first failure of an episode is logged; so is its end.
+ * The first failure of an episode is logged, and again when the reason
+ * changes (a link refused, then a full disk); so is its end.
  */
 static void
 logfile_fail(struct logfile *lf, const char *what, int e, const char *why,
     const char *buf, size_t len)
 {
+	char	 now[sizeof(lf->fail_why)];
+
+	snprintf(now, sizeof(now), "%s %s: %s", what, lf->path,
+	    why != NULL && *why != '\0' ? why : strerror(e));
+	if (lf->failing && strcmp(now, lf->fail_why) != 0) {
+		log_warnx("%s: %s: output is still dropped", lf->label, now);
+		memcpy(lf->fail_why, now, sizeof(lf->fail_why));
+	}
 	if (!lf->failing) {
-		log_warnx("%s: %s %s: %s: output is dropped until it can be "
-		    "written again (tried once a second)", lf->label, what,
-		    lf->path, why != NULL && *why != '\0' ? why :
-		    strerror(e));
+		log_warnx("%s: %s: output is dropped until it can be written "
+		    "again (tried once a second)", lf->label, now);
+		memcpy(lf->fail_why, now, sizeof(lf->fail_why));
 		lf->failing = 1;
 		lf->dropped = 0;
 		lf->dropped_lines = 0;
