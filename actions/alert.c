@@ -140,7 +140,7 @@ static uint64_t			 next_id = 1;
  */
 #define IDS_BLOCK	1000
 #define IDS_LOW		500
-static uint64_t			 ids_reserved;	/* on disk: ids <= this */
+static uint64_t			 ids_reserved;	/* on disk: <= this */
 static int			 started;
 static int			 draining;	/* exiting: no new sends */
 static ev_periodic		 summary_w;

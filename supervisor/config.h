@@ -28,7 +28,7 @@ struct logfile_config {
 	char		*path;		/* NULL: NONE (discarded) */
 	int64_t		 maxbytes;	/* 0: never rotate */
 	int		 backups;
-	uid_t		 user;		/* the program's user, or (uid_t)-1 */
+	uid_t		 user;		/* program's user or -1 */
 	int		 line, col;	/* where the path was set, or 0 */
 };
 

@@ -12,7 +12,8 @@
  * the folder that was checked, so the files in it are then opened with
  * fsafe_openat() relative to it: O_NOFOLLOW, never blocking on a FIFO,
  * and proven by fstat to be a regular file with one link (or, in a folder
- * only root writes, whatever root put there, such as a device).
+ * only root writes, whatever root put there, such as a device or the
+ * /dev/stdout link).
  */
 #include "autoconf.h"
 
@@ -248,12 +249,28 @@ int
 fsafe_openat(int dfd, const char *name, int flags, mode_t mode, uid_t user,
     struct fsafe_err *e)
 {
+	return (fsafe_openat_x(dfd, name, flags, mode, user, 0, e));
+}
+
+/*
+ * The same; with FSAFE_ROOTLINK, a symbolic link in a folder that only
+ * root can write is followed (root put it there: /dev/stdout).
+ */
+int
+fsafe_openat_x(int dfd, const char *name, int flags, mode_t mode,
+    uid_t user, int xflags, struct fsafe_err *e)
+{
 	struct stat	 st, dst;
 	int		 fd, saved;
 
 	e->msg[0] = '\0';
 	fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY, mode);
+	/* For a log: a link only root could have put there (/dev/stdout). */
+	if (fd == -1 && errno == ELOOP && (xflags & FSAFE_ROOTLINK) &&
+	    fstat(dfd, &dst) == 0 && fsafe_private(&dst))
+		fd = openat(dfd, name, flags | O_NONBLOCK | O_CLOEXEC |
+		    O_NOCTTY, mode);
 	if (fd == -1) {
 		saved = errno;
 		if (saved == ELOOP)

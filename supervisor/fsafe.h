@@ -8,7 +8,8 @@
 #define FSAFE_NOUSER	((uid_t)-1)	/* no program user: root only */
 
 #define FSAFE_CREATE	0x1	/* make missing folders (0750) */
-#define FSAFE_MISSING	0x2	/* a missing folder is fine: return -2 */
+#define FSAFE_MISSING	0x2	/* missing is fine: return -2 */
+#define FSAFE_ROOTLINK	0x4	/* follow links in root's folders */
 
 struct fsafe_err {
 	char	 msg[512];
@@ -17,6 +18,8 @@ struct fsafe_err {
 
 int	 fsafe_opendir(const char *, uid_t, int, struct fsafe_err *);
 int	 fsafe_openat(int, const char *, int, mode_t, uid_t,
+	    struct fsafe_err *);
+int	 fsafe_openat_x(int, const char *, int, mode_t, uid_t, int,
 	    struct fsafe_err *);
 int	 fsafe_check_dir(const char *, uid_t, struct fsafe_err *);
 int	 fsafe_owner_ok(uid_t, uid_t);

@@ -50,8 +50,8 @@ struct logfile {
 	char		*path;
 	char		*dir;		/* the folder of path */
 	char		*base;		/* the file's name in it */
-	uid_t		 user;		/* the program's user, or -1 */
-	int		 dfd;		/* the checked folder, -1 if none */
+	uid_t		 user;		/* the program's user or -1 */
+	int		 dfd;		/* the checked folder or -1 */
 	int64_t		 maxbytes;
 	int		 backups;
 	int		 fd;		/* the file, -1 if not open */
@@ -101,8 +101,8 @@ logfile_open(struct logfile *lf, const char **why)
 	if (lf->dfd != -1)
 		close(lf->dfd);
 	lf->dfd = dfd;
-	lf->fd = fsafe_openat(dfd, lf->base, O_WRONLY | O_APPEND | O_CREAT,
-	    0640, lf->user, &e);
+	lf->fd = fsafe_openat_x(dfd, lf->base, O_WRONLY | O_APPEND | O_CREAT,
+	    0640, lf->user, FSAFE_ROOTLINK, &e);
 	if (lf->fd == -1) {
 		*why = e.msg;
 		return (-1);
@@ -576,7 +576,8 @@ logfile_tail(const struct logfile *lf, size_t max, char **out, size_t *len)
 			    lf->path, e.msg);
 		return (-1);
 	}
-	fd = fsafe_openat(dfd, lf->base, O_RDONLY, 0, lf->user, &e);
+	fd = fsafe_openat_x(dfd, lf->base, O_RDONLY, 0, lf->user,
+	    FSAFE_ROOTLINK, &e);
 	close(dfd);
 	if (fd == -1) {
 		if (errno != ENOENT)
