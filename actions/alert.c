@@ -131,6 +131,16 @@ static TAILQ_HEAD(, sink)	 sinks = TAILQ_HEAD_INITIALIZER(sinks);
 static LIST_HEAD(, akey)	 akeys = LIST_HEAD_INITIALIZER(akeys);
 static LIST_HEAD(, phealth)	 phealths = LIST_HEAD_INITIALIZER(phealths);
 static uint64_t			 next_id = 1;
+/*
+ * Alert ids are reserved on disk ahead of use: an "ids" record in the
+ * outbox says every id up to "upto" may have been given out, and a
+ * restart goes on after it.  So an id given to an alert that a full disk
+ * kept out of the outbox is still never given again after a restart,
+ * unless IDS_BLOCK - IDS_LOW alerts came while the disk stayed full.
+ */
+#define IDS_BLOCK	1000
+#define IDS_LOW		500
+static uint64_t			 ids_reserved;	/* on disk: <= this */
 static int			 started;
 static int			 draining;	/* exiting: no new sends */
 static ev_periodic		 summary_w;
@@ -456,6 +466,13 @@ replay_cb(json_t *rec, void *arg)
 			alert_remove(old);
 		alert_insert(a);
 		akey_apply(a);
+	} else if (strcmp(t, "ids") == 0) {
+		v = json_object_get(rec, "upto");
+		if (json_is_integer(v) && json_integer_value(v) > 0 &&
+		    (uint64_t)json_integer_value(v) >= next_id) {
+			next_id = (uint64_t)json_integer_value(v) + 1;
+			ids_reserved = next_id - 1;
+		}
 	} else if (strcmp(t, "sent") == 0 || strcmp(t, "failed") == 0) {
 		sname = json_string_value(json_object_get(rec, "sink"));
 		ids = json_object_get(rec, "ids");
@@ -494,6 +511,39 @@ alerts_prune(void)
 	}
 }
 
+/* The "ids" record: ids up to upto may be in use. */
+static json_t *
+ids_json(uint64_t upto)
+{
+	return (json_pack("{s:s,s:I}", "t", "ids", "upto", (json_int_t)upto));
+}
+
+/*
+ * Keep the on-disk reservation well ahead of the ids given out.  A
+ * failure (a full disk) is said once per reservation and tried again at
+ * the next alert.
+ */
+static void
+ids_reserve(void)
+{
+	static uint64_t	 warned;
+	uint64_t	 upto;
+
+	if (ids_reserved >= next_id + IDS_LOW)
+		return;
+	upto = next_id + IDS_BLOCK;
+	if (outbox_append(ids_json(upto), 1) == 0) {
+		ids_reserved = upto;
+		return;
+	}
+	if (warned != ids_reserved) {
+		log_warnx("outbox: alert ids past #%llu are not reserved on "
+		    "disk yet: a restart before they are may give them "
+		    "again", (unsigned long long)ids_reserved);
+		warned = ids_reserved;
+	}
+}
+
 /* Rewrite the outbox with what is remembered. */
 static void
 outbox_compact(void)
@@ -501,6 +551,9 @@ outbox_compact(void)
 	json_t		*recs = json_array();
 	struct alert	*a;
 	struct akey	*k;
+
+	if (ids_reserved > 0)
+		json_array_append_new(recs, ids_json(ids_reserved));
 
 	TAILQ_FOREACH(a, &alerts, entry)
 		json_array_append_new(recs, alert_to_json(a));
@@ -1076,6 +1129,7 @@ alert_raise(const struct raise_req *r)
 
 	a = xcalloc(1, sizeof(*a));
 	a->id = next_id++;
+	ids_reserve();
 	a->time = now;
 	a->kind = r->kind;
 	a->severity = r->severity;
@@ -1606,6 +1660,8 @@ alerts_start(const char *state_dir, struct alerts_config **cfgp)
 	ev_periodic_init(&summary_w, summary_cb, 0., 0., NULL);
 	ev_timer_init(&sweep_w, sweep_cb, 60., 60.);
 	rc = outbox_open(state_dir, replay_cb, NULL);
+	if (rc == 0)
+		ids_reserve();
 	sinks_reconcile(acfg);
 	started = 1;
 	TAILQ_FOREACH(a, &alerts, entry)
@@ -1713,6 +1769,7 @@ alerts_stop(void)
 	alerts_config_free(acfg);
 	acfg = NULL;
 	next_id = 1;
+	ids_reserved = 0;
 	started = 0;
 	draining = 0;
 }

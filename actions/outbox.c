@@ -7,7 +7,9 @@
  * state, so a restart resumes what was not yet accepted.  A torn last line
  * (a crash in the middle of a write) is cut off when the log is opened, so
  * that the next record starts on a line of its own.  When the log grows,
- * it is rewritten (atomically) with only what is still needed.
+ * it is rewritten (atomically) with only what is still needed.  The files
+ * are opened relative to a checked descriptor of state_dir, with
+ * O_NOFOLLOW, and the rewrite goes through a new 0600 file (O_EXCL).
  */
 #include "autoconf.h"
 
@@ -21,11 +23,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsafe.h"
 #include "log.h"
 #include "sink.h"
 #include "util.h"
 
 static char	*outbox_path;
+static int	 outbox_dfd = -1;	/* state_dir, checked */
 static int	 outbox_fd = -1;
 static off_t	 outbox_len;
 
@@ -87,23 +91,6 @@ kind_parse(const char *s)
 	return (-1);
 }
 
-/* Fsync the folder of a path, so a rename in it is durable. */
-static int
-fsync_dir(const char *path)
-{
-	char	*copy;
-	int	 fd, rc = 0;
-
-	copy = xstrdup(path);
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || fsync(fd) == -1)
-		rc = -1;
-	if (fd != -1)
-		close(fd);
-	free(copy);
-	return (rc);
-}
-
 /*
  * Open state_dir/outbox.jsonl and hand every record to cb, in order
  * (borrowed).  Unreadable lines are skipped; a torn last line is cut off.
@@ -120,12 +107,19 @@ outbox_open(const char *dir, outbox_record_fn cb, void *arg)
 	json_error_t	 err;
 	unsigned int	 bad = 0;
 	int		 fd;
+	struct fsafe_err e;
 
 	outbox_close();
 	xasprintf(&outbox_path, "%s/outbox.jsonl", dir);
-	fd = open(outbox_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if ((outbox_dfd = fsafe_opendir(dir, FSAFE_NOUSER, 0, &e)) < 0) {
+		log_warnx("outbox: %s", e.msg);
+		outbox_dfd = -1;
+		return (-1);
+	}
+	fd = fsafe_openat(outbox_dfd, "outbox.jsonl", O_RDWR | O_CREAT, 0600,
+	    FSAFE_NOUSER, &e);
 	if (fd == -1) {
-		log_warn("outbox: %s", outbox_path);
+		log_warnx("outbox: %s: %s", outbox_path, e.msg);
 		return (-1);
 	}
 	if ((f = fdopen(dup(fd), "r")) == NULL) {
@@ -160,9 +154,10 @@ outbox_open(const char *dir, outbox_record_fn cb, void *arg)
 			log_warn("outbox: truncate %s", outbox_path);
 	}
 	close(fd);
-	outbox_fd = open(outbox_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	outbox_fd = fsafe_openat(outbox_dfd, "outbox.jsonl", O_WRONLY |
+	    O_APPEND, 0, FSAFE_NOUSER, &e);
 	if (outbox_fd == -1) {
-		log_warn("outbox: %s", outbox_path);
+		log_warnx("outbox: %s: %s", outbox_path, e.msg);
 		return (-1);
 	}
 	outbox_len = lseek(outbox_fd, 0, SEEK_END);
@@ -175,6 +170,9 @@ outbox_close(void)
 	if (outbox_fd != -1)
 		close(outbox_fd);
 	outbox_fd = -1;
+	if (outbox_dfd != -1)
+		close(outbox_dfd);
+	outbox_dfd = -1;
 	outbox_len = 0;
 	free(outbox_path);
 	outbox_path = NULL;
@@ -214,6 +212,8 @@ outbox_append(json_t *rec, int durable)
 	s[len++] = '\n';	/* json_dumps left room: it ended with NUL */
 	n = write(outbox_fd, s, len);
 	if (n != (ssize_t)len) {
+		if (n >= 0)
+			errno = ENOSPC;	/* a short write sets none */
 		log_warn("outbox: write %s", outbox_path);
 		if (n > 0 && ftruncate(outbox_fd, outbox_len) == -1)
 			log_warn("outbox: truncate %s", outbox_path);
@@ -233,6 +233,7 @@ outbox_append(json_t *rec, int durable)
 int
 outbox_rewrite(json_t *recs)
 {
+	struct fsafe_err e;
 	char	*tmp;
 	FILE	*f;
 	size_t	 i;
@@ -241,11 +242,13 @@ outbox_rewrite(json_t *recs)
 	if (outbox_path == NULL)
 		return (-1);
 	xasprintf(&tmp, "%s.tmp", outbox_path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+	if ((fd = fsafe_mktemp(outbox_dfd, "outbox.jsonl.tmp")) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
 		log_warn("outbox: %s", tmp);
-		if (fd != -1)
+		if (fd != -1) {
 			close(fd);
+			unlinkat(outbox_dfd, "outbox.jsonl.tmp", 0);
+		}
 		free(tmp);
 		return (-1);
 	}
@@ -256,22 +259,23 @@ outbox_rewrite(json_t *recs)
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		log_warn("outbox: writing %s", tmp);
 		fclose(f);
-		unlink(tmp);
+		unlinkat(outbox_dfd, "outbox.jsonl.tmp", 0);
 		free(tmp);
 		return (-1);
 	}
-	fclose(f);
-	if (rename(tmp, outbox_path) == -1) {
+	if (fclose(f) != 0 || renameat(outbox_dfd, "outbox.jsonl.tmp",
+	    outbox_dfd, "outbox.jsonl") == -1) {
 		log_warn("outbox: rename %s", tmp);
-		unlink(tmp);
+		unlinkat(outbox_dfd, "outbox.jsonl.tmp", 0);
 		free(tmp);
 		return (-1);
 	}
 	free(tmp);
-	if (fsync_dir(outbox_path) == -1)
+	if (fsync(outbox_dfd) == -1)
 		log_warn("outbox: fsync the folder of %s", outbox_path);
-	if ((fd = open(outbox_path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1) {
-		log_warn("outbox: %s", outbox_path);
+	if ((fd = fsafe_openat(outbox_dfd, "outbox.jsonl", O_WRONLY |
+	    O_APPEND, 0, FSAFE_NOUSER, &e)) == -1) {
+		log_warnx("outbox: %s: %s", outbox_path, e.msg);
 		return (-1);
 	}
 	if (outbox_fd != -1)

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "control.h"
 #include "fdhold.h"
+#include "fsafe.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -51,6 +52,8 @@ struct config		*cur_config;
 
 static int		 dirty;
 static int		 shutting_down;
+static ev_timer		 hold_w;	/* starts a new fdholder */
+static ev_tstamp	 hold_started;
 static int		 lock_fd = -1;
 static char		*exe_path;	/* for reexec: the installed binary */
 static ev_idle		 reexec_w;
@@ -223,9 +226,35 @@ recover_pipe_cb(const char *name, const char *stream, int r, int w,
 		program_attach_output(p, -1, -1, r, w);
 }
 
+/* Start a holder and give it every output pipe; how many, or -1. */
+static int
+hold_give_all(void)
+{
+	struct program	*p;
+	int		 n = 0;
+
+	hold_started = ev_now(EV_DEFAULT);
+	if (fdhold_start(cur_config->state_dir, exe_path) == -1)
+		return (-1);
+	TAILQ_FOREACH(p, &programs, entry) {
+		if (p->out != NULL) {
+			fdhold_add(p->pc->name, "stdout", logfile_fd(p->out),
+			    p->outw);
+			n++;
+		}
+		if (p->err != NULL) {
+			fdhold_add(p->pc->name, "stderr", logfile_fd(p->err),
+			    p->errw);
+			n++;
+		}
+	}
+	return (n);
+}
+
 /*
  * Take the output pipes back from the holder an earlier chainkeeperd
- * left, then start a new holder and give it every pipe.
+ * left, say which adopted programs got none back (their output is lost
+ * until they restart), then start a new holder and give it every pipe.
  */
 static void
 hold_pipes(void)
@@ -236,16 +265,35 @@ hold_pipes(void)
 	if ((n = fdhold_recover(cur_config->state_dir, recover_pipe_cb,
 	    NULL)) > 0)
 		log_info("took %d output pipes back from the holder", n);
-	if (fdhold_start(cur_config->state_dir, exe_path) == -1)
-		return;
 	TAILQ_FOREACH(p, &programs, entry) {
-		if (p->out != NULL)
-			fdhold_add(p->pc->name, "stdout", logfile_fd(p->out),
-			    p->outw);
-		if (p->err != NULL)
-			fdhold_add(p->pc->name, "stderr", logfile_fd(p->err),
-			    p->errw);
+		if (!p->adopted || p->pid <= 0)
+			continue;
+		if (p->pc->out.path != NULL && p->out == NULL)
+			log_warnx("%s: adopted, but its stdout pipe did not "
+			    "come back from the holder: its output is not "
+			    "captured until it restarts", p->pc->name);
+		if (p->pc->err.path != NULL && p->err == NULL)
+			log_warnx("%s: adopted, but its stderr pipe did not "
+			    "come back from the holder: its output is not "
+			    "captured until it restarts", p->pc->name);
 	}
+	hold_give_all();
+}
+
+/* The holder died: a new one, given every pipe again. */
+static void
+hold_restart_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	int	 n;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (shutting_down)
+		return;
+	if ((n = hold_give_all()) >= 0)
+		log_info("started a new chainkeeper-fdholder (pid %ld) and "
+		    "gave it %d output pipes", (long)fdhold_pid(), n);
 }
 
 /* Start the autostart programs, in priority order. */
@@ -671,7 +719,12 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	(void)revents;
 	if ((p = program_by_pid(w->rpid)) != NULL)
 		program_child_exited(p, w->rstatus);
-	else
+	else if (fdhold_exited(w->rpid, w->rstatus)) {
+		/* At once, unless it also died within a second of start. */
+		ev_timer_set(&hold_w, ev_now(EV_DEFAULT) - hold_started < 1. ?
+		    1. : 0., 0.);
+		ev_timer_start(EV_DEFAULT, &hold_w);
+	} else
 		log_debug("reaped pid %ld (left behind by a program)",
 		    (long)w->rpid);
 }
@@ -720,14 +773,16 @@ daemon_set_id(const char *dir)
 
 /* One chainkeeperd per state_dir: an exclusive lock held for life. */
 static int
-lock_state(const char *dir)
+lock_state(const char *dir, int dfd)
 {
-	char	*path;
+	struct fsafe_err e;
+	char		*path;
 
 	xasprintf(&path, "%s/lock", dir);
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lock_fd = fsafe_openat(dfd, "lock", O_RDWR | O_CREAT, 0600,
+	    FSAFE_NOUSER, &e);
 	if (lock_fd == -1) {
-		log_warn("open %s", path);
+		log_warnx("open %s: %s", path, e.msg);
 		free(path);
 		return (-1);
 	}
@@ -739,6 +794,31 @@ lock_state(const char *dir)
 	}
 	free(path);
 	return (0);
+}
+
+/*
+ * Open (making it if missing) a folder that only root (or chainkeeperd's
+ * uid) may write, as sshd's StrictModes wants: -1, said on stderr, if it
+ * belongs to someone else or others can write it.
+ */
+static int
+state_dir_open(const char *dir, const char *what)
+{
+	struct fsafe_err e;
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = fsafe_opendir(dir, FSAFE_NOUSER, FSAFE_CREATE, &e)) >= 0)
+		return (fd);
+	if (lstat(dir, &st) == 0)
+		log_warnx("%s %s (owner uid %lu, mode %04o) refused: %s: it "
+		    "must belong to root (or chainkeeperd's uid), and neither "
+		    "group nor others may write it or the folders above it",
+		    what, dir, (unsigned long)st.st_uid,
+		    (unsigned int)(st.st_mode & 07777), e.msg);
+	else
+		log_warnx("%s %s refused: %s", what, dir, e.msg);
+	return (-1);
 }
 
 /* -d: fork; the parent exits 0 once the child is ready, 1 if it fails. */
@@ -776,7 +856,7 @@ main(int argc, char *argv[])
 	char		*errors;
 	json_t		*j;
 	int		 ch, check = 0, daemon = 0, ready_fd = -1;
-	int		 fd;
+	int		 fd, sdfd;
 	struct program	*p;
 	char		*reexec = NULL, *env, self[PATH_MAX];
 	json_t		*hand;
@@ -788,6 +868,7 @@ main(int argc, char *argv[])
 	};
 
 	config_use_kinds(&config_kinds_all);
+	config_logdir_check = fsafe_logdir_refused;
 	while ((ch = getopt_long(argc, argv, "c:dnvV", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -847,10 +928,11 @@ main(int argc, char *argv[])
 	} else
 		exe_path = xstrdup(argv[0]);
 
-	if (mkdir_p(cur_config->state_dir, 0750) == -1)
-		fatal("mkdir %s", cur_config->state_dir);
-	if (mkdir_p(cur_config->log_dir, 0750) == -1)
-		fatal("mkdir %s", cur_config->log_dir);
+	/* state_dir and log.dir: root's alone (sshd's StrictModes). */
+	if ((sdfd = state_dir_open(cur_config->state_dir, "state_dir")) ==
+	    -1 || (fd = state_dir_open(cur_config->log_dir, "log.dir")) == -1)
+		return (1);
+	close(fd);
 	if ((env = getenv(REEXEC_ENV)) != NULL) {
 		/* A reexec: same pid, same lock, already a daemon or not. */
 		reexec = xstrdup(env);
@@ -863,8 +945,9 @@ main(int argc, char *argv[])
 		}
 		daemon = 0;
 	}
-	if (lock_fd == -1 && lock_state(cur_config->state_dir) == -1)
+	if (lock_fd == -1 && lock_state(cur_config->state_dir, sdfd) == -1)
 		return (1);
+	close(sdfd);
 	if (daemon)
 		ready_fd = daemonize();
 	if (cur_config->log_file != NULL) {
@@ -900,6 +983,7 @@ main(int argc, char *argv[])
 	ev_signal_start(EV_DEFAULT, &sig_int);
 	ev_signal_start(EV_DEFAULT, &sig_hup);
 	ev_signal_start(EV_DEFAULT, &sig_usr2);
+	ev_timer_init(&hold_w, hold_restart_cb, 0., 0.);
 	ev_child_init(&child_w, child_cb, 0, 0);
 	ev_child_start(EV_DEFAULT, &child_w);
 	ev_prepare_init(&prepare_w, prepare_cb);

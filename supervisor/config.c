@@ -36,6 +36,8 @@
 /* The modules behind probes, rules and the rest; NULL: skip those parts. */
 static const struct config_kinds *kinds;
 
+const char	*(*config_logdir_check)(const char *, uid_t);
+
 void
 config_use_kinds(const struct config_kinds *k)
 {
@@ -544,6 +546,8 @@ logfile_path(struct cfgctx *ctx, yaml_node_t *n, const char *key,
 		return;
 	free(lc->path);
 	lc->path = NULL;
+	lc->line = (int)n->start_mark.line + 1;
+	lc->col = (int)n->start_mark.column + 1;
 	if (strcasecmp(v, "NONE") == 0)
 		return;
 	if (strcasecmp(v, "AUTO") == 0) {
@@ -556,6 +560,39 @@ logfile_path(struct cfgctx *ctx, yaml_node_t *n, const char *key,
 		return;
 	}
 	lc->path = xstrdup(v);
+}
+
+/*
+ * A log folder that someone other than root and the program's user can
+ * write would let them steer where root writes: refused.
+ */
+static void
+logfile_check(struct cfgctx *ctx, const struct program_config *pc,
+    struct logfile_config *lc, const char *key)
+{
+	yaml_node_t	 at;
+	const char	*why;
+	char		*dir, *slash;
+
+	lc->user = pc->user != NULL ? pc->uid : (uid_t)-1;
+	if (lc->path == NULL || config_logdir_check == NULL)
+		return;
+	dir = xstrdup(lc->path);
+	if ((slash = strrchr(dir, '/')) == dir)
+		slash++;
+	*slash = '\0';
+	if ((why = config_logdir_check(dir, lc->user)) != NULL) {
+		memset(&at, 0, sizeof(at));
+		at.start_mark.line = (size_t)(lc->line > 0 ? lc->line :
+		    pc->line) - 1;
+		at.start_mark.column = (size_t)(lc->line > 0 ? lc->col :
+		    pc->col) - 1;
+		ctx->file = pc->file;
+		cfg_error(ctx, &at, "program \"%s\": %s folder %s refused: "
+		    "%s (it must belong to root or the program's user, and "
+		    "nobody else may write it)", pc->name, key, dir, why);
+	}
+	free(dir);
 }
 
 static void
@@ -2003,6 +2040,8 @@ validate(struct cfgctx *ctx)
 			free(pc->err.path);
 			pc->err.path = NULL;
 		}
+		logfile_check(ctx, pc, &pc->out, "stdout_logfile");
+		logfile_check(ctx, pc, &pc->err, "stderr_logfile");
 	}
 	for (i = 0; i < cfg->nprograms; i++) {
 		memset(mark, 0, cfg->nprograms * sizeof(int));

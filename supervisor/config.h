@@ -28,6 +28,8 @@ struct logfile_config {
 	char		*path;		/* NULL: NONE (discarded) */
 	int64_t		 maxbytes;	/* 0: never rotate */
 	int		 backups;
+	uid_t		 user;		/* program's user or -1 */
+	int		 line, col;	/* where the path was set, or 0 */
 };
 
 struct backoff_config {
@@ -126,6 +128,13 @@ struct config_kinds {
 };
 
 extern const struct config_kinds config_kinds_all;
+
+/*
+ * Set by chainkeeperd: why a log folder is refused for files root writes
+ * for a program's user ((uid_t)-1 for none), or NULL if it is fit.  NULL
+ * (chainkeeperctl, tests): not checked.
+ */
+extern const char	*(*config_logdir_check)(const char *, uid_t);
 
 void		 config_use_kinds(const struct config_kinds *);
 struct config	*config_load(const char *, char **);

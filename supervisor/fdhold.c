@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -190,6 +191,9 @@ fdhold_recover(const char *state_dir, void (*cb)(const char *, const char *,
 	struct iovec		 iov;
 	struct cmsghdr		*cm;
 	struct pollfd		 pfd;
+	struct ucred		 cred;
+	struct stat		 st;
+	socklen_t		 credlen = sizeof(cred);
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(2 * sizeof(int))];
@@ -207,7 +211,17 @@ fdhold_recover(const char *state_dir, void (*cb)(const char *, const char *,
 		return (-1);
 	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		close(s);
-		unlink(sun.sun_path);
+		if (lstat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(sun.sun_path);
+		return (-1);
+	}
+	/* Only a holder of our own uid is trusted with the pipes. */
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1 ||
+	    cred.uid != geteuid()) {
+		log_warnx("fdholder: %s answers as uid %ld, not as "
+		    "chainkeeperd's: its pipes are not taken", sun.sun_path,
+		    credlen == sizeof(cred) ? (long)cred.uid : -1L);
+		close(s);
 		return (-1);
 	}
 	for (;;) {
@@ -252,6 +266,32 @@ fdhold_recover(const char *state_dir, void (*cb)(const char *, const char *,
 	}
 	close(s);
 	return (n);
+}
+
+/*
+ * A child exited: if it was the holder, say so and forget it (the caller
+ * starts a new one).  1 if it was the holder.
+ */
+int
+fdhold_exited(pid_t pid, int status)
+{
+	if (pid != hold_pid || hold_pid <= 0)
+		return (0);
+	if (WIFSIGNALED(status))
+		log_warnx("chainkeeper-fdholder (pid %ld) was killed by signal "
+		    "%d: output pipes would not survive a crash of "
+		    "chainkeeperd; starting a new holder", (long)pid,
+		    WTERMSIG(status));
+	else
+		log_warnx("chainkeeper-fdholder (pid %ld) exited with status "
+		    "%d: output pipes would not survive a crash of "
+		    "chainkeeperd; starting a new holder", (long)pid,
+		    WEXITSTATUS(status));
+	if (hold_fd != -1)
+		close(hold_fd);
+	hold_fd = -1;
+	hold_pid = -1;
+	return (1);
 }
 
 /* The pipe holder's pid, or -1. */

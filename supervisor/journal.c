@@ -5,7 +5,9 @@
  * with its outcome.  At start-up the journal is read back: the last records
  * are kept in memory (hold-downs and ladder windows count from them, so
  * they hold across restarts) and every begin without an end is reported
- * and recorded as "interrupted", never run again by itself.
+ * and recorded as "interrupted", never run again by itself.  The files
+ * are opened relative to a checked descriptor of state_dir, with
+ * O_NOFOLLOW; compaction writes a new 0600 file (O_EXCL) and renames it.
  */
 #include "autoconf.h"
 
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsafe.h"
 #include "journal.h"
 #include "log.h"
 #include "util.h"
@@ -25,6 +28,7 @@
 #define JOURNAL_MAX	(4 * 1024 * 1024) /* bytes before compaction */
 
 static char	*journal_path;
+static int	 journal_dfd = -1;	/* state_dir, checked */
 static int	 journal_fd = -1;
 static json_t	*recent;		/* owned array, oldest first */
 static uint64_t	 next_seq = 1;
@@ -48,9 +52,16 @@ journal_compact(void)
 	FILE	*f;
 	int	 fd;
 
+	struct fsafe_err e;
+
 	xasprintf(&tmp, "%s.tmp", journal_path);
-	if ((f = fopen(tmp, "we")) == NULL) {
+	if ((fd = fsafe_mktemp(journal_dfd, "journal.jsonl.tmp")) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
 		log_warn("journal: %s", tmp);
+		if (fd != -1) {
+			close(fd);
+			unlinkat(journal_dfd, "journal.jsonl.tmp", 0);
+		}
 		free(tmp);
 		return;
 	}
@@ -58,15 +69,24 @@ journal_compact(void)
 		json_dumpf(json_array_get(recent, i), f, JSON_COMPACT);
 		fputc('\n', f);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
-	    rename(tmp, journal_path) == -1) {
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		log_warn("journal: compacting %s", journal_path);
-		unlink(tmp);
+		fclose(f);
+		unlinkat(journal_dfd, "journal.jsonl.tmp", 0);
+		free(tmp);
+		return;
+	}
+	if (fclose(f) != 0 || renameat(journal_dfd, "journal.jsonl.tmp",
+	    journal_dfd, "journal.jsonl") == -1) {
+		log_warn("journal: compacting %s", journal_path);
+		unlinkat(journal_dfd, "journal.jsonl.tmp", 0);
 		free(tmp);
 		return;
 	}
 	free(tmp);
-	if ((fd = open(journal_path, O_WRONLY | O_APPEND | O_CLOEXEC)) != -1) {
+	fsync(journal_dfd);
+	if ((fd = fsafe_openat(journal_dfd, "journal.jsonl", O_WRONLY |
+	    O_APPEND, 0, FSAFE_NOUSER, &e)) != -1) {
 		close(journal_fd);
 		journal_fd = fd;
 		journal_size = lseek(fd, 0, SEEK_END);
@@ -86,11 +106,22 @@ journal_open(const char *dir)
 	const char	*key;
 	unsigned int	 lineno = 0, bad = 0;
 	char		 seqs[32];
+	struct fsafe_err e;
+	int		 fd;
 
 	xasprintf(&journal_path, "%s/journal.jsonl", dir);
 	recent = json_array();
+	if ((journal_dfd = fsafe_opendir(dir, FSAFE_NOUSER, 0, &e)) < 0) {
+		log_warnx("journal: %s", e.msg);
+		journal_dfd = -1;
+		return (-1);
+	}
 	open_begins = json_object();
-	if ((f = fopen(journal_path, "re")) != NULL) {
+	f = NULL;
+	if ((fd = fsafe_openat(journal_dfd, "journal.jsonl", O_RDONLY, 0,
+	    FSAFE_NOUSER, &e)) != -1 && (f = fdopen(fd, "re")) == NULL)
+		close(fd);
+	if (f != NULL) {
 		while ((n = getline(&line, &cap, f)) > 0) {
 			lineno++;
 			if ((rec = json_loadb(line, (size_t)n, 0, &err)) ==
@@ -126,11 +157,11 @@ journal_open(const char *dir)
 			log_warnx("journal: %u unreadable lines in %s skipped",
 			    bad, journal_path);
 	} else if (errno != ENOENT)
-		log_warn("journal: %s", journal_path);
-	journal_fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC, 0600);
+		log_warnx("journal: %s: %s", journal_path, e.msg);
+	journal_fd = fsafe_openat(journal_dfd, "journal.jsonl", O_WRONLY |
+	    O_APPEND | O_CREAT, 0600, FSAFE_NOUSER, &e);
 	if (journal_fd == -1) {
-		log_warn("journal: %s", journal_path);
+		log_warnx("journal: %s: %s", journal_path, e.msg);
 		json_decref(open_begins);
 		return (-1);
 	}
@@ -163,6 +194,9 @@ journal_close(void)
 	if (journal_fd != -1)
 		close(journal_fd);
 	journal_fd = -1;
+	if (journal_dfd != -1)
+		close(journal_dfd);
+	journal_dfd = -1;
 	json_decref(recent);
 	recent = NULL;
 	free(journal_path);

@@ -9,6 +9,14 @@
  * made) the output is dropped, counted, and the write tried again once a
  * second; writing resumes at the start of a line, and the log says how
  * much was lost.  The pipe is read all along, so the program never blocks.
+ *
+ * The folder may belong to the program's user, who can put a symbolic
+ * link, a hard link or a FIFO where the file is expected.  So every open
+ * (the first, after a rotation, on SIGUSR2, after the file was removed,
+ * and for tail) goes through fsafe: a descriptor of the checked folder,
+ * then openat(O_NOFOLLOW) and fstat proving a regular file with one link,
+ * owned by root or the program's user.  Rotation renames relative to that
+ * descriptor and truncates through the open file, never by path.
  */
 #include "autoconf.h"
 
@@ -22,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsafe.h"
 #include "log.h"
 #include "logpipe.h"
 #include "util.h"
@@ -39,6 +48,10 @@ struct logfile {
 	LIST_ENTRY(logfile) entry;
 	char		*label;
 	char		*path;
+	char		*dir;		/* the folder of path */
+	char		*base;		/* the file's name in it */
+	uid_t		 user;		/* the program's user or -1 */
+	int		 dfd;		/* the checked folder or -1 */
 	int64_t		 maxbytes;
 	int		 backups;
 	int		 fd;		/* the file, -1 if not open */
@@ -47,6 +60,7 @@ struct logfile {
 	int		 at_nl;		/* last byte written was '\n' */
 	uint64_t	 total;		/* bytes captured, ever */
 	int		 failing;	/* writes fail: output is dropped */
+	char		 fail_why[256];	/* why, as last logged */
 	ev_tstamp	 retry_at;	/* when failing: next write attempt */
 	uint64_t	 dropped;	/* bytes dropped while failing */
 	uint64_t	 dropped_lines;
@@ -61,33 +75,38 @@ static LIST_HEAD(, logfile) logfiles = LIST_HEAD_INITIALIZER(logfiles);
 
 static void	logfile_read_cb(struct ev_loop *, ev_io *, int);
 static void	logfile_fail(struct logfile *, const char *, int,
-		    const char *, size_t);
+		    const char *, const char *, size_t);
 
-/* Open (or create) the file and learn its size; -1 with errno if not. */
+/*
+ * Open (or make) the file through a fresh, checked descriptor of its
+ * folder and learn its size; -1 with errno and *why if not.
+ */
 static int
-logfile_open(struct logfile *lf)
+logfile_open(struct logfile *lf, const char **why)
 {
-	struct stat	 st;
-	char		 last, *dir, *slash;
+	static struct fsafe_err	 e;
+	struct stat		 st;
+	char			 last;
+	int			 dfd;
 
+	*why = NULL;
 	if (lf->fd != -1)
 		return (0);
-	lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0640);
-	if (lf->fd == -1 && errno == ENOENT) {
-		/* The folder went away: make it again. */
-		dir = xstrdup(lf->path);
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-			*slash = '\0';
-			if (mkdir_p(dir, 0750) == 0)
-				log_warnx("%s: made %s again", lf->label, dir);
-		}
-		free(dir);
-		lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT |
-		    O_CLOEXEC | O_NOCTTY, 0640);
-	}
-	if (lf->fd == -1)
+	if ((dfd = fsafe_opendir(lf->dir, lf->user, FSAFE_CREATE, &e)) < 0) {
+		*why = e.msg;
 		return (-1);
+	}
+	if (e.made > 0)
+		log_warnx("%s: made %s again", lf->label, lf->dir);
+	if (lf->dfd != -1)
+		close(lf->dfd);
+	lf->dfd = dfd;
+	lf->fd = fsafe_openat_x(dfd, lf->base, O_WRONLY | O_APPEND | O_CREAT,
+	    0640, lf->user, FSAFE_ROOTLINK, &e);
+	if (lf->fd == -1) {
+		*why = e.msg;
+		return (-1);
+	}
 	lf->size = 0;
 	lf->at_nl = 1;
 	lf->regular = 0;
@@ -106,9 +125,21 @@ logfile_new(const char *label, const struct logfile_config *lc)
 {
 	struct logfile	*lf;
 
+	const char	*why;
+	char		*slash;
+
 	lf = xcalloc(1, sizeof(*lf));
 	lf->label = xstrdup(label);
 	lf->path = xstrdup(lc->path);
+	lf->dir = xstrdup(lc->path);
+	if ((slash = strrchr(lf->dir, '/')) == NULL)
+		fatalx("%s: log path %s is not absolute", label, lc->path);
+	lf->base = xstrdup(slash + 1);
+	if (slash == lf->dir)
+		slash++;
+	*slash = '\0';
+	lf->user = lc->user;
+	lf->dfd = -1;
 	lf->maxbytes = lc->maxbytes;
 	lf->backups = lc->backups;
 	lf->fd = -1;
@@ -117,8 +148,8 @@ logfile_new(const char *label, const struct logfile_config *lc)
 	lf->stream_nl = 1;
 	LIST_INIT(&lf->subs);
 	LIST_INSERT_HEAD(&logfiles, lf, entry);
-	if (logfile_open(lf) == -1)
-		logfile_fail(lf, "cannot open", errno, NULL, 0);
+	if (logfile_open(lf, &why) == -1)
+		logfile_fail(lf, "cannot open", errno, why, NULL, 0);
 	return (lf);
 }
 
@@ -172,9 +203,13 @@ logfile_free(struct logfile *lf)
 	}
 	if (lf->fd != -1)
 		close(lf->fd);
+	if (lf->dfd != -1)
+		close(lf->dfd);
 	LIST_REMOVE(lf, entry);
 	free(lf->label);
 	free(lf->path);
+	free(lf->dir);
+	free(lf->base);
 	free(lf);
 }
 
@@ -206,34 +241,48 @@ logfile_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* name.(n-1) -> name.n, ..., name -> name.1; then a fresh name. */
-static void
+/*
+ * name.(n-1) -> name.n, ..., name -> name.1 (renamed inside the folder
+ * that was checked when the file was opened); then a fresh name.  With
+ * no backups the open file is cut to nothing.  -1 (logged) if the fresh
+ * file cannot be opened.
+ */
+static int
 logfile_rotate(struct logfile *lf)
 {
-	char	*from, *to;
-	int	 i;
+	const char	*why;
+	char		*from, *to;
+	int		 i;
 
-	if (lf->fd != -1) {
-		close(lf->fd);
-		lf->fd = -1;
-	}
 	if (lf->backups == 0) {
-		if (truncate(lf->path, 0) == -1)
-			log_warn("%s: truncate %s", lf->label, lf->path);
+		if (ftruncate(lf->fd, 0) == 0) {
+			lf->size = 0;
+			lf->at_nl = 1;
+			return (0);
+		}
+		log_warn("%s: truncate %s", lf->label, lf->path);
 	} else {
 		for (i = lf->backups - 1; i >= 0; i--) {
 			if (i == 0)
-				from = xstrdup(lf->path);
+				from = xstrdup(lf->base);
 			else
-				xasprintf(&from, "%s.%d", lf->path, i);
-			xasprintf(&to, "%s.%d", lf->path, i + 1);
-			if (rename(from, to) == -1 && errno != ENOENT)
-				log_warn("%s: rename %s", lf->label, from);
+				xasprintf(&from, "%s.%d", lf->base, i);
+			xasprintf(&to, "%s.%d", lf->base, i + 1);
+			if (renameat(lf->dfd, from, lf->dfd, to) == -1 &&
+			    errno != ENOENT)
+				log_warn("%s: rename %s/%s", lf->label,
+				    lf->dir, from);
 			free(from);
 			free(to);
 		}
 	}
-	logfile_open(lf);
+	close(lf->fd);
+	lf->fd = -1;
+	if (logfile_open(lf, &why) == -1) {
+		logfile_fail(lf, "cannot open", errno, why, NULL, 0);
+		return (-1);
+	}
+	return (0);
 }
 
 static size_t
@@ -281,16 +330,25 @@ logfile_drop(struct logfile *lf, const char *buf, size_t len)
 
 /*
  * A write (or open) failed: drop this output and try again in a second.
- * The first failure of an episode is logged; so is its end.
+ * The first failure of an episode is logged, and again when the reason
+ * changes (a link refused, then a full disk); so is its end.
  */
 static void
-logfile_fail(struct logfile *lf, const char *what, int e, const char *buf,
-    size_t len)
+logfile_fail(struct logfile *lf, const char *what, int e, const char *why,
+    const char *buf, size_t len)
 {
+	char	 now[sizeof(lf->fail_why)];
+
+	snprintf(now, sizeof(now), "%s %s: %s", what, lf->path,
+	    why != NULL && *why != '\0' ? why : strerror(e));
+	if (lf->failing && strcmp(now, lf->fail_why) != 0) {
+		log_warnx("%s: %s: output is still dropped", lf->label, now);
+		memcpy(lf->fail_why, now, sizeof(lf->fail_why));
+	}
 	if (!lf->failing) {
-		log_warnx("%s: %s %s: %s: output is dropped until it can be "
-		    "written again (tried once a second)", lf->label, what,
-		    lf->path, strerror(e));
+		log_warnx("%s: %s: output is dropped until it can be written "
+		    "again (tried once a second)", lf->label, now);
+		memcpy(lf->fail_why, now, sizeof(lf->fail_why));
 		lf->failing = 1;
 		lf->dropped = 0;
 		lf->dropped_lines = 0;
@@ -314,7 +372,9 @@ static int
 logfile_retry(struct logfile *lf, const char **buf, size_t *len,
     int stream_nl)
 {
-	size_t	 skip;
+	ssize_t		 w;
+	const char	*why;
+	size_t		 skip;
 
 	if (ev_now(EV_DEFAULT) < lf->retry_at) {
 		logfile_drop(lf, *buf, *len);
@@ -326,13 +386,15 @@ logfile_retry(struct logfile *lf, const char **buf, size_t *len,
 	*len -= skip;
 	if (*len == 0)
 		return (0);
-	if (lf->fd == -1 && logfile_open(lf) == -1) {
-		logfile_fail(lf, "cannot open", errno, *buf, *len);
+	if (lf->fd == -1 && logfile_open(lf, &why) == -1) {
+		logfile_fail(lf, "cannot open", errno, why, *buf, *len);
 		return (0);
 	}
 	if (!lf->at_nl) {
-		if (write(lf->fd, "\n", 1) != 1) {
-			logfile_fail(lf, "write", errno, *buf, *len);
+		if ((w = write(lf->fd, "\n", 1)) != 1) {
+			if (w == 0)
+				errno = ENOSPC;
+			logfile_fail(lf, "write", errno, NULL, *buf, *len);
 			return (0);
 		}
 		lf->size++;
@@ -346,6 +408,7 @@ int
 logfile_write(struct logfile *lf, const char *buf, size_t len)
 {
 	struct stat	 st;
+	const char	*why;
 	size_t		 n, room;
 	ssize_t		 w;
 	int		 stream_nl = lf->stream_nl;
@@ -369,15 +432,18 @@ logfile_write(struct logfile *lf, const char *buf, size_t len)
 		}
 	}
 	while (len > 0) {
-		if (lf->fd == -1 && logfile_open(lf) == -1) {
-			logfile_fail(lf, "cannot open", errno, buf, len);
+		if (lf->fd == -1 && logfile_open(lf, &why) == -1) {
+			logfile_fail(lf, "cannot open", errno, why, buf, len);
 			return (-1);
 		}
 		n = len;
 		if (lf->regular && lf->maxbytes > 0) {
 			if (lf->size >= (uint64_t)lf->maxbytes && lf->at_nl &&
 			    lf->size > 0) {
-				logfile_rotate(lf);
+				if (logfile_rotate(lf) == -1) {
+					logfile_drop(lf, buf, len);
+					return (-1);
+				}
 				continue;
 			}
 			room = lf->size < (uint64_t)lf->maxbytes ?
@@ -389,17 +455,22 @@ logfile_write(struct logfile *lf, const char *buf, size_t len)
 			else if ((n = last_nl(buf, room)) == 0) {
 				if (lf->at_nl && lf->size > 0) {
 					/* The next line does not fit. */
-					logfile_rotate(lf);
+					if (logfile_rotate(lf) == -1) {
+						logfile_drop(lf, buf, len);
+						return (-1);
+					}
 					continue;
 				}
 				n = first_nl(buf, len);
 			}
 		}
 		w = write(lf->fd, buf, n);
-		if (w == -1) {
-			if (errno == EINTR)
+		if (w <= 0) {
+			if (w == -1 && errno == EINTR)
 				continue;
-			logfile_fail(lf, "write", errno, buf, len);
+			if (w == 0)
+				errno = ENOSPC;
+			logfile_fail(lf, "write", errno, NULL, buf, len);
 			return (-1);
 		}
 		if (lf->failing) {
@@ -439,12 +510,14 @@ logfile_bytes(const struct logfile *lf)
 int
 logfile_reopen(struct logfile *lf)
 {
+	const char	*why;
+
 	if (lf->fd != -1) {
 		close(lf->fd);
 		lf->fd = -1;
 	}
-	if (logfile_open(lf) == -1) {
-		logfile_fail(lf, "cannot open", errno, NULL, 0);
+	if (logfile_open(lf, &why) == -1) {
+		logfile_fail(lf, "cannot open", errno, why, NULL, 0);
 		return (-1);
 	}
 	return (0);
@@ -489,15 +562,29 @@ logfile_unsubscribe(struct logfile *lf, void *arg)
 int
 logfile_tail(const struct logfile *lf, size_t max, char **out, size_t *len)
 {
+	struct fsafe_err e;
 	struct stat	 st;
 	off_t		 off;
 	ssize_t		 n;
-	int		 fd;
+	int		 fd, dfd;
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(lf->path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((dfd = fsafe_opendir(lf->dir, lf->user, 0, &e)) < 0) {
+		if (errno != ENOENT)
+			log_warnx("%s: tail %s refused: %s", lf->label,
+			    lf->path, e.msg);
 		return (-1);
+	}
+	fd = fsafe_openat_x(dfd, lf->base, O_RDONLY, 0, lf->user,
+	    FSAFE_ROOTLINK, &e);
+	close(dfd);
+	if (fd == -1) {
+		if (errno != ENOENT)
+			log_warnx("%s: tail %s refused: %s", lf->label,
+			    lf->path, e.msg);
+		return (-1);
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		errno = EINVAL;

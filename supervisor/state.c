@@ -5,7 +5,9 @@
  * to a temporary file, fsync'd, renamed over the old one and the folder
  * fsync'd, so a crash leaves either the old or the new state, never half.
  * When it cannot be written (a full disk) that is logged once, the write is
- * tried again every second, and its success is logged.
+ * tried again every second, and its success is logged.  Every file is
+ * opened relative to a descriptor of state_dir (checked by fsafe), with
+ * O_NOFOLLOW, and the temporary file is made new with O_EXCL.
  */
 #include "autoconf.h"
 
@@ -21,6 +23,7 @@
 #include <ev.h>
 #include <jansson.h>
 
+#include "fsafe.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -28,6 +31,7 @@
 #define STATE_VERSION	1
 
 static char	*state_dir;
+static int	 state_dfd = -1;	/* state_dir, checked */
 static json_t	*state;		/* owned: {"version":1,"programs":{...}} */
 static int	 state_dirty;	/* runtime records changed, not yet written */
 static int	 state_failing;	/* the last write failed */
@@ -41,19 +45,31 @@ static json_t	*state_program(const char *);
 int
 state_open(const char *dir)
 {
+	struct fsafe_err e;
 	json_error_t	 err;
 	char		*path;
-	json_t		*v;
+	json_t		*v = NULL;
+	int		 fd;
 
 	free(state_dir);
 	state_dir = xstrdup(dir);
 	json_decref(state);
 	state = NULL;
+	if (state_dfd != -1)
+		close(state_dfd);
+	if ((state_dfd = fsafe_opendir(dir, FSAFE_NOUSER, 0, &e)) < 0) {
+		log_warnx("state: %s", e.msg);
+		state_dfd = -1;
+	}
 	xasprintf(&path, "%s/state.json", dir);
-	v = json_load_file(path, 0, &err);
-	if (v == NULL && access(path, F_OK) == 0)
-		log_warnx("%s:%d: unreadable state (%s): starting afresh",
-		    path, err.line, err.text);
+	if (state_dfd != -1 && (fd = fsafe_openat(state_dfd, "state.json",
+	    O_RDONLY, 0, FSAFE_NOUSER, &e)) != -1) {
+		if ((v = json_loadfd(fd, 0, &err)) == NULL)
+			log_warnx("%s:%d: unreadable state (%s): starting "
+			    "afresh", path, err.line, err.text);
+		close(fd);
+	} else if (state_dfd != -1 && errno != ENOENT)
+		log_warnx("%s refused: %s: starting afresh", path, e.msg);
 	free(path);
 	if (v != NULL && (!json_is_object(v) ||
 	    json_integer_value(json_object_get(v, "version")) !=
@@ -81,6 +97,9 @@ state_close(void)
 	state = NULL;
 	free(state_dir);
 	state_dir = NULL;
+	if (state_dfd != -1)
+		close(state_dfd);
+	state_dfd = -1;
 }
 
 int
@@ -102,7 +121,14 @@ state_set_admin_stopped(const char *name, int stopped)
 		return (0);
 	p = state_program(name);
 	json_object_set_new(p, "admin_stopped", json_boolean(stopped));
-	return (state_save());
+	if (state_save() == -1) {
+		log_warnx("state: the hand %s of %s is not on disk yet: it is "
+		    "kept in memory and written as soon as the state can be; "
+		    "a restart of chainkeeperd before then forgets it",
+		    stopped ? "stop" : "start", name);
+		return (-1);
+	}
+	return (0);
 }
 
 /* The program's entry, created if needed (borrowed). */
@@ -259,14 +285,18 @@ state_write(int durable)
 	char	*path, *tmp, *text = NULL;
 	size_t	 len;
 	ssize_t	 n;
-	int	 fd = -1, dfd, rc = -1;
+	int	 fd = -1, rc = -1;
 
 	if (state_dir == NULL)
 		return (0);
 	xasprintf(&path, "%s/state.json", state_dir);
 	xasprintf(&tmp, "%s/.state.json.tmp", state_dir);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
+	if (state_dfd == -1) {
+		errno = EBADF;
+		state_fail("open", tmp);
+		goto done;
+	}
+	if ((fd = fsafe_mktemp(state_dfd, ".state.json.tmp")) == -1) {
 		state_fail("open", tmp);
 		goto done;
 	}
@@ -290,15 +320,13 @@ state_write(int durable)
 	}
 	close(fd);
 	fd = -1;
-	if (rename(tmp, path) == -1) {
+	if (renameat(state_dfd, ".state.json.tmp", state_dfd,
+	    "state.json") == -1) {
 		state_fail("rename", tmp);
 		goto done;
 	}
-	if (durable && (dfd = open(state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (durable)
+		fsync(state_dfd);
 	state_dirty = 0;
 	if (state_failing)
 		log_info("state: %s written again", path);
@@ -307,7 +335,7 @@ state_write(int durable)
 done:
 	if (fd != -1) {
 		close(fd);
-		unlink(tmp);
+		unlinkat(state_dfd, ".state.json.tmp", 0);
 	}
 	free(text);
 	free(path);
