@@ -2381,7 +2381,8 @@ config_autorestart_name(int v)
 static int
 secret_name(const char *kv)
 {
-	static const char	*words[] = { "PASS", "SECRET", "TOKEN", "KEY",
+	static const char	*words[] = { "PASS", "PW", "SECRET", "TOKEN",
+				    "KEY", "SEED", "MNEMONIC", "WIF", "PRIV",
 				    "CREDENTIAL", "AUTH" };
 	size_t			 i, n;
 	const char		*eq;
@@ -2466,8 +2467,34 @@ rules_json(const struct program_config *pc)
 }
 
 /*
+ * A value with the password of a URL's userinfo (scheme://user:pw@host)
+ * replaced, or NULL when it has none.
+ */
+static char *
+redact_userinfo(const char *v)
+{
+	const char	*auth, *end, *at, *colon;
+	char		*out;
+
+	if ((auth = strstr(v, "://")) == NULL)
+		return (NULL);
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at == auth)
+		return (NULL);
+	at--;
+	if ((colon = memchr(auth, ':', (size_t)(at - auth))) == NULL)
+		return (NULL);
+	xasprintf(&out, "%.*s(redacted)%s", (int)(colon + 1 - v), v, at);
+	return (out);
+}
+
+/*
  * A program's normalized settings as JSON (new reference).  With redact,
- * values of secret-looking environment variables are replaced.
+ * values of secret-looking environment variables are replaced, and so are
+ * passwords in URLs.
  */
 json_t *
 config_program_json(const struct program_config *pc, int redact)
@@ -2475,7 +2502,7 @@ config_program_json(const struct program_config *pc, int redact)
 	json_t			*o, *env, *codes, *limits, *probes;
 	struct probe_config	*pr;
 	size_t			 i;
-	char			*k, *eq;
+	char			*k, *eq, *u;
 	int			 j;
 
 	env = json_object();
@@ -2483,8 +2510,14 @@ config_program_json(const struct program_config *pc, int redact)
 		k = xstrdup(pc->env[i]);
 		eq = strchr(k, '=');
 		*eq = '\0';
-		json_object_set_new(env, k, json_string(redact &&
-		    secret_name(pc->env[i]) ? "(redacted)" : eq + 1));
+		u = NULL;
+		if (redact && secret_name(pc->env[i]))
+			json_object_set_new(env, k, json_string("(redacted)"));
+		else if (redact && (u = redact_userinfo(eq + 1)) != NULL)
+			json_object_set_new(env, k, json_string(u));
+		else
+			json_object_set_new(env, k, json_string(eq + 1));
+		free(u);
 		free(k);
 	}
 	codes = json_array();
