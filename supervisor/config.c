@@ -537,6 +537,13 @@ pk_priority(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 }
 
 static void
+pk_inherit_environment(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	get_bool(ctx, n, "inherit_environment", &pc->inherit_env);
+}
+
+static void
 pk_redirect_stderr(struct cfgctx *ctx, yaml_node_t *n,
     struct program_config *pc)
 {
@@ -1364,6 +1371,7 @@ static const struct program_key program_keys[] = {
 	{ "user", pk_user },
 	{ "umask", pk_umask },
 	{ "environment", pk_environment },
+	{ "inherit_environment", pk_inherit_environment },
 	{ "autostart", pk_autostart },
 	{ "autorestart", pk_autorestart },
 	{ "exitcodes", pk_exitcodes },
@@ -2017,11 +2025,13 @@ check_limits(struct cfgctx *ctx, const char *path, const unsigned char *buf,
 
 /*
  * Open a configuration file and read it whole: a regular file (a FIFO or
- * a device is refused without waiting on it), trusted (config_trusted()),
+ * a device is refused without waiting on it; the main file may be a pipe),
+ * trusted (config_trusted()),
  * at most CONFIG_MAX_BYTES.  Returns the bytes, or NULL with an error.
  */
 static unsigned char *
-config_read(struct cfgctx *ctx, const char *path, size_t *lenp)
+config_read(struct cfgctx *ctx, const char *path, int included,
+    size_t *lenp)
 {
 	struct stat	 st;
 	unsigned char	*buf = NULL;
@@ -2039,7 +2049,10 @@ config_read(struct cfgctx *ctx, const char *path, size_t *lenp)
 		file_error(ctx, path, "fstat: %s", strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	/* The main file may be a pipe (-c /dev/stdin): wait for it. */
+	if (!included && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	else if (!S_ISREG(st.st_mode)) {
 		file_error(ctx, path, "not a regular file");
 		goto fail;
 	}
@@ -2101,7 +2114,7 @@ load_file(struct cfgctx *ctx, const char *path, int included)
 	char		*line;
 	int		 n;
 
-	if ((buf = config_read(ctx, path, &len)) == NULL)
+	if ((buf = config_read(ctx, path, included, &len)) == NULL)
 		return (-1);
 	if (check_limits(ctx, path, buf, len) == -1) {
 		free(buf);
@@ -2543,6 +2556,8 @@ config_program_json(const struct program_config *pc, int redact)
 		json_object_set_new(o, "umask", json_string(buf));
 	}
 	json_object_set_new(o, "environment", env);
+	json_object_set_new(o, "inherit_environment",
+	    json_boolean(pc->inherit_env));
 	json_object_set_new(o, "autostart", json_boolean(pc->autostart));
 	json_object_set_new(o, "autorestart",
 	    json_string(config_autorestart_name(pc->autorestart)));
