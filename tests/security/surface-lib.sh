@@ -17,8 +17,13 @@ command -v setpriv >/dev/null 2>&1 || skip "no setpriv"
 # A name unique to this test run (at most 32 characters).
 ATK=cka${CK_TEST_NAME:0:14}$$
 ATK=${ATK:0:32}
-useradd -M -U -d /nonexistent -s /bin/sh "$ATK" >/dev/null 2>&1 ||
-    skip "useradd $ATK failed"
+# useradd fails while another holds /etc/passwd's lock: try again.
+for _i in 1 2 3 4 5 6 7 8 9 10; do
+	useradd -M -U -d /nonexistent -s /bin/sh "$ATK" >/dev/null 2>&1 &&
+	    break
+	sleep 0.5
+done
+id "$ATK" >/dev/null 2>&1 || skip "useradd $ATK failed"
 on_exit "userdel -f '$ATK' >/dev/null 2>&1; groupdel '$ATK' >/dev/null 2>&1"
 ATK_UID=$(id -u "$ATK")
 ATK_GID=$(id -g "$ATK")
