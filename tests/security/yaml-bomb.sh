@@ -1,9 +1,9 @@
 # Hostile YAML is refused fast, before the document is built: 100,000
 # levels of flow nesting (the baseline took 36 s, blocking the loop on a
 # reload), a mapping of 150,000 keys (the duplicate check was quadratic),
-# and a file over 16 MB.  Here the attacker wrote the files; the config
-# names them (an operator's mistake, or an include where finding 5 let
-# the attacker in).  Each error says which limit.
+# and a file over 16 MB.  Here the attacker wrote the files and root's
+# copies are loaded (an operator's mistake; an include in a folder the
+# attacker can write is refused anyway).  Each error says which limit.
 . "$(dirname "$0")/surface-lib.sh" || exit 99
 
 mkdir "$T/y"
