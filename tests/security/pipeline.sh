@@ -29,7 +29,7 @@ CONTROL_EXTRA="  group: $ATK"
     startsecs: 0
     autorestart: true
     backoff: {initial: 10ms, max: 10ms, jitter: 0}"
-	for i in 1 2 3; do
+	for i in 1; do
 		echo "  node$i:
     command: $sleeper
     startsecs: 0"
