@@ -1,6 +1,7 @@
 /*
  * Secret files and scrubbing.  A secret file must be a regular file (not
- * a symbolic link) that neither its group nor others may read or write:
+ * a symbolic link) that belongs to chainkeeperd's uid and that neither its
+ * group nor others may read or write:
  * the config loader refuses it otherwise, and so does every read at run
  * time, in case its mode changed since.  Only the first line counts.
  * Text that a server sends back (an error message may quote a request's
@@ -57,6 +58,13 @@ secret_open(const char *path, int *missing, char **err)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		xasprintf(err, "%s is not a regular file", path);
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		xasprintf(err, "%s is owned by uid %ld: a secret file must "
+		    "belong to uid %ld, whom chainkeeperd runs as (chown %ld %s)",
+		    path, (long)st.st_uid, (long)geteuid(), (long)geteuid(),
+		    path);
 		goto fail;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {

@@ -223,6 +223,7 @@ hs_send(struct sink_op *op)
 	for (i = 0; i < c->nheaders; i++) {
 		v = tpl_expand(c->hvalues[i], ESC_HEADER, a, secret);
 		xasprintf(&hv[i], "%s: %s", c->hnames[i], v);
+		explicit_bzero(v, strlen(v));
 		free(v);
 	}
 	memset(&o, 0, sizeof(o));

@@ -89,9 +89,15 @@ connect_socket(const char *path)
 			    timeout_ms);
 			exit(EXIT_FAILED);
 		}
+		if (errno == EACCES || errno == EPERM) {
+			fprintf(stderr, "chainkeeperctl: cannot connect to "
+			    "%s: permission denied (run as root or as a "
+			    "member of control.group)\n", path);
+			exit(EXIT_DENIED);
+		}
 		fprintf(stderr, "chainkeeperctl: cannot connect to %s: %s "
 		    "(is chainkeeperd running?)\n", path, strerror(errno));
-		exit(errno == EACCES ? EXIT_DENIED : EXIT_NOCONN);
+		exit(EXIT_NOCONN);
 	}
 	return (fd);
 }

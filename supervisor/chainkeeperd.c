@@ -66,7 +66,8 @@ static ev_signal	 sig_term, sig_int, sig_hup, sig_usr2, sig_usr1;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: chainkeeperd [-dnvV] [--dry-run] [-c file]\n");
+	fprintf(stderr, "usage: chainkeeperd [-dnvV] [--dry-run] "
+	    "[--show-secrets] [-c file]\n");
 	exit(2);
 }
 
@@ -856,6 +857,7 @@ main(int argc, char *argv[])
 	char		*errors;
 	json_t		*j;
 	int		 ch, check = 0, daemon = 0, ready_fd = -1;
+	int		 show_secrets = 0;
 	int		 fd, sdfd;
 	struct program	*p;
 	char		*reexec = NULL, *env, self[PATH_MAX];
@@ -864,9 +866,18 @@ main(int argc, char *argv[])
 
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'D' },
+		{ "show-secrets", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 
+	/*
+	 * Secrets are read into memory: no core dump, no ptrace and no
+	 * /proc/PID/environ or mem for anybody but root, unless asked.
+	 */
+	if (((env = getenv("CHAINKEEPERD_DUMPABLE")) == NULL ||
+	    strcmp(env, "1") != 0) && prctl(PR_SET_DUMPABLE, 0) == -1)
+		fprintf(stderr, "chainkeeperd: PR_SET_DUMPABLE: %s\n",
+		    strerror(errno));
 	config_use_kinds(&config_kinds_all);
 	config_logdir_check = fsafe_logdir_refused;
 	while ((ch = getopt_long(argc, argv, "c:dnvV", longopts, NULL)) !=
@@ -874,6 +885,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'D':
 			action_dry_run = journal_dry_run = 1;
+			break;
+		case 'S':
+			show_secrets = 1;
 			break;
 		case 'c':
 			path = optarg;
@@ -907,7 +921,7 @@ main(int argc, char *argv[])
 	}
 	if (check) {
 		if (verbose) {
-			j = config_json(cur_config, 1);
+			j = config_json(cur_config, !show_secrets);
 			json_dumpf(j, stdout, JSON_INDENT(2) |
 			    JSON_PRESERVE_ORDER);
 			putchar('\n');

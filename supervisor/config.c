@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
 #include <libgen.h>
@@ -59,6 +60,15 @@ struct cfgctx {
 
 #define YAML_JSON_MAX_DEPTH	64
 #define YAML_JSON_MAX_NODES	1000000
+
+/*
+ * Limits on a file, checked before the document is built: its size, how
+ * deep collections nest and how many nodes it has (libyaml's time grows
+ * quadratically with nesting).
+ */
+#define CONFIG_MAX_BYTES	(16 * 1024 * 1024)
+#define CONFIG_MAX_DEPTH	64
+#define CONFIG_MAX_NODES	100000
 
 struct program_key {
 	const char	*name;
@@ -526,6 +536,13 @@ pk_priority(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 
 	if (get_int(ctx, n, "priority", -100000, 100000, 10, &v) == 0)
 		pc->priority = (int)v;
+}
+
+static void
+pk_inherit_environment(struct cfgctx *ctx, yaml_node_t *n,
+    struct program_config *pc)
+{
+	get_bool(ctx, n, "inherit_environment", &pc->inherit_env);
 }
 
 static void
@@ -1391,6 +1408,7 @@ static const struct program_key program_keys[] = {
 	{ "user", pk_user },
 	{ "umask", pk_umask },
 	{ "environment", pk_environment },
+	{ "inherit_environment", pk_inherit_environment },
 	{ "autostart", pk_autostart },
 	{ "autorestart", pk_autorestart },
 	{ "exitcodes", pk_exitcodes },
@@ -1742,6 +1760,63 @@ parse_alerts(struct cfgctx *ctx, yaml_node_t *n)
 }
 
 static int	load_file(struct cfgctx *, const char *, int);
+static void	file_error(struct cfgctx *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record one error about a file as a whole: "path: message". */
+static void
+file_error(struct cfgctx *ctx, const char *path, const char *fmt, ...)
+{
+	const char	*saved = ctx->file;
+	va_list		 ap;
+	char		*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	ctx->file = path;
+	cfg_error(ctx, NULL, "%s", msg);
+	ctx->file = saved;
+	free(msg);
+}
+
+/*
+ * Whether a file's owner and mode make it trusted, as sshd's StrictModes
+ * has it: it belongs to root or to chainkeeperd's uid, and neither its
+ * group nor others may write it.
+ */
+static int
+config_trusted(const struct stat *st)
+{
+	return ((st->st_uid == 0 || st->st_uid == geteuid()) &&
+	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0);
+}
+
+/* Whether the folder of an included file is trusted; error if not. */
+static int
+include_dir_trusted(struct cfgctx *ctx, const char *path)
+{
+	struct stat	 st;
+	char		*copy, *dir;
+	int		 rc = 0;
+
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == -1) {
+		file_error(ctx, path, "include: cannot check its folder %s: "
+		    "%s", dir, strerror(errno));
+		rc = -1;
+	} else if (!config_trusted(&st)) {
+		file_error(ctx, path, "include: its folder %s is owned by uid "
+		    "%ld with mode %04o: it must belong to root and not be "
+		    "writable by group or others", dir, (long)st.st_uid,
+		    (unsigned int)(st.st_mode & 07777));
+		rc = -1;
+	}
+	free(copy);
+	return (rc);
+}
 
 /* include: a glob or a list of globs, relative to the main file's folder. */
 static void
@@ -1773,12 +1848,27 @@ parse_include(struct cfgctx *ctx, yaml_node_t *n)
 			continue;
 		}
 		for (j = 0; j < g.gl_pathc; j++)
-			load_file(ctx, g.gl_pathv[j], 1);
+			if (include_dir_trusted(ctx, g.gl_pathv[j]) == 0)
+				load_file(ctx, g.gl_pathv[j], 1);
 		globfree(&g);
 		free(pat);
 	}
 	free(copy);
 	free_argv(pats);
+}
+
+/* Whether a key is one of the main file's top level keys. */
+static int
+top_key(const char *ks)
+{
+	static const char	*names[] = { "control", "log", "metrics",
+				    "alerts", "include", "state_dir" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(ks, names[i]) == 0)
+			return (1);
+	return (0);
 }
 
 /* Walk one document's top level; included files may only add programs. */
@@ -1806,9 +1896,13 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 			continue;
 		if (strcmp(ks, "programs") == 0)
 			parse_programs(ctx, v);
-		else if (included)
+		else if (included && top_key(ks))
 			cfg_error(ctx, k, "an included file may only define "
 			    "programs, not \"%s\"", ks);
+		else if (included)
+			/* Not quoted: the file may be anything readable. */
+			cfg_error(ctx, k, "an included file may only define "
+			    "programs");
 		else if (strcmp(ks, "control") == 0)
 			parse_control(ctx, v);
 		else if (strcmp(ks, "log") == 0)
@@ -1836,76 +1930,252 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 		parse_include(ctx, inc);
 }
 
-/* Check that no mapping of the document has the same key twice. */
+struct keyref {
+	yaml_node_t	*node;
+	size_t		 at;		/* place among the mapping's pairs */
+};
+
+/* Order of mapping keys: by text, then by place in the mapping. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct keyref	*x = a, *y = b;
+	int			 r;
+
+	if ((r = strcmp((char *)x->node->data.scalar.value,
+	    (char *)y->node->data.scalar.value)) != 0)
+		return (r);
+	return (x->at < y->at ? -1 : x->at > y->at);
+}
+
+/*
+ * Check that no mapping of the document has the same key twice: each
+ * mapping's keys are sorted, so a big one costs n log n, and every key
+ * after the first of its text is reported, in document order.
+ */
 static void
 check_duplicates(struct cfgctx *ctx)
 {
-	yaml_node_t		*n, *a, *b;
-	yaml_node_pair_t	*p, *q;
+	yaml_node_t		*n, *a;
+	yaml_node_pair_t	*p;
+	struct keyref		*keys = NULL;
+	size_t			 npairs, nkeys, i, cap = 0;
+	char			*dup = NULL;
 
 	for (n = ctx->doc->nodes.start; n < ctx->doc->nodes.top; n++) {
 		if (n->type != YAML_MAPPING_NODE)
 			continue;
-		for (p = n->data.mapping.pairs.start;
-		    p < n->data.mapping.pairs.top; p++) {
+		npairs = (size_t)(n->data.mapping.pairs.top -
+		    n->data.mapping.pairs.start);
+		if (npairs < 2)
+			continue;
+		if (npairs > cap) {
+			cap = npairs;
+			keys = xreallocarray(keys, cap, sizeof(*keys));
+			dup = xreallocarray(dup, cap, 1);
+		}
+		nkeys = 0;
+		for (i = 0; i < npairs; i++) {
+			p = n->data.mapping.pairs.start + i;
 			a = node_get(ctx, p->key);
 			if (a->type != YAML_SCALAR_NODE)
 				continue;
-			for (q = n->data.mapping.pairs.start; q < p; q++) {
-				b = node_get(ctx, q->key);
-				if (b->type == YAML_SCALAR_NODE &&
-				    strcmp((char *)a->data.scalar.value,
-				    (char *)b->data.scalar.value) == 0) {
-					cfg_error(ctx, a, "duplicate key "
-					    "\"%s\"", a->data.scalar.value);
-					break;
-				}
-			}
+			keys[nkeys].node = a;
+			keys[nkeys++].at = i;
+		}
+		qsort(keys, nkeys, sizeof(*keys), key_cmp);
+		memset(dup, 0, npairs);
+		for (i = 1; i < nkeys; i++)
+			if (strcmp((char *)keys[i].node->data.scalar.value,
+			    (char *)keys[i - 1].node->data.scalar.value) == 0)
+				dup[keys[i].at] = 1;
+		/* Back in document order for the messages. */
+		for (i = 0; i < npairs; i++) {
+			if (!dup[i])
+				continue;
+			a = node_get(ctx, n->data.mapping.pairs.start[i].key);
+			cfg_error(ctx, a, "duplicate key \"%s\"",
+			    a->data.scalar.value);
 		}
 	}
+	free(keys);
+	free(dup);
+}
+
+/*
+ * Walk a file's YAML events before the document is built, and refuse it
+ * when collections nest deeper than CONFIG_MAX_DEPTH or it has more than
+ * CONFIG_MAX_NODES nodes.  A syntax error is left to the loader.
+ */
+static int
+check_limits(struct cfgctx *ctx, const char *path, const unsigned char *buf,
+    size_t len)
+{
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;
+	size_t		 nodes = 0;
+	int		 depth = 0, done = 0, rc = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		fatalx("yaml_parser_initialize");
+	yaml_parser_set_input_string(&parser, buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev))
+			break;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			depth++;
+			/* FALLTHROUGH */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			nodes++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (depth > CONFIG_MAX_DEPTH) {
+			file_error(ctx, path, "line %zu: nested more than %d "
+			    "levels deep", ev.start_mark.line + 1,
+			    CONFIG_MAX_DEPTH);
+			rc = -1;
+		} else if (nodes > CONFIG_MAX_NODES) {
+			file_error(ctx, path, "line %zu: more than %d nodes "
+			    "(keys, values and items)", ev.start_mark.line + 1,
+			    CONFIG_MAX_NODES);
+			rc = -1;
+		}
+		yaml_event_delete(&ev);
+		if (rc == -1)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return (rc);
+}
+
+/*
+ * Open a configuration file and read it whole: a regular file (a FIFO or
+ * a device is refused without waiting on it; the main file may be a pipe),
+ * trusted (config_trusted()),
+ * at most CONFIG_MAX_BYTES.  Returns the bytes, or NULL with an error.
+ */
+static unsigned char *
+config_read(struct cfgctx *ctx, const char *path, int included,
+    size_t *lenp)
+{
+	struct stat	 st;
+	unsigned char	*buf = NULL;
+	size_t		 len = 0, cap;
+	ssize_t		 n;
+	int		 fd;
+
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1) {
+		file_error(ctx, path, "%s", strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1) {
+		file_error(ctx, path, "fstat: %s", strerror(errno));
+		goto fail;
+	}
+	/* The main file may be a pipe (-c /dev/stdin): wait for it. */
+	if (!included && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	else if (!S_ISREG(st.st_mode)) {
+		file_error(ctx, path, "not a regular file");
+		goto fail;
+	}
+	if (!config_trusted(&st)) {
+		file_error(ctx, path, "owned by uid %ld with mode %04o: it "
+		    "must belong to root%s and not be writable by group or "
+		    "others", (long)st.st_uid,
+		    (unsigned int)(st.st_mode & 07777),
+		    geteuid() == 0 ? "" : " or to chainkeeperd's uid");
+		goto fail;
+	}
+	if (st.st_size > CONFIG_MAX_BYTES) {
+		file_error(ctx, path, "larger than %d MB",
+		    CONFIG_MAX_BYTES / (1024 * 1024));
+		goto fail;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = xmalloc(cap);
+	for (;;) {
+		if (len == cap) {
+			if (cap > CONFIG_MAX_BYTES) {
+				file_error(ctx, path, "larger than %d MB",
+				    CONFIG_MAX_BYTES / (1024 * 1024));
+				goto fail;
+			}
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			file_error(ctx, path, "read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*lenp = len;
+	return (buf);
+fail:
+	free(buf);
+	close(fd);
+	return (NULL);
 }
 
 /* Load one file into the configuration being built. */
 static int
 load_file(struct cfgctx *ctx, const char *path, int included)
 {
-	FILE		*f;
 	yaml_parser_t	 parser;
 	yaml_document_t	 doc;
 	const char	*saved_file = ctx->file;
 	yaml_document_t	*saved_doc = ctx->doc;
+	unsigned char	*buf;
+	size_t		 len;
 	char		*line;
-	int		 len;
+	int		 n;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		len = xasprintf(&line, "%s: %s\n", path, strerror(errno));
-		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1,
-		    1);
-		memcpy(ctx->errors + ctx->errlen, line, len + 1);
-		ctx->errlen += len;
-		ctx->nerrors++;
-		free(line);
+	if ((buf = config_read(ctx, path, included, &len)) == NULL)
+		return (-1);
+	if (check_limits(ctx, path, buf, len) == -1) {
+		free(buf);
 		return (-1);
 	}
 	ctx->file = path;
 	if (!yaml_parser_initialize(&parser))
 		fatalx("yaml_parser_initialize");
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		len = xasprintf(&line, "%s:%zu:%zu: %s%s%s\n", path,
+		n = xasprintf(&line, "%s:%zu:%zu: %s%s%s\n", path,
 		    parser.problem_mark.line + 1,
 		    parser.problem_mark.column + 1,
 		    parser.problem != NULL ? parser.problem : "YAML error",
 		    parser.context != NULL ? " " : "",
 		    parser.context != NULL ? parser.context : "");
-		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1,
+		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + n + 1,
 		    1);
-		memcpy(ctx->errors + ctx->errlen, line, len + 1);
-		ctx->errlen += len;
+		memcpy(ctx->errors + ctx->errlen, line, n + 1);
+		ctx->errlen += n;
 		ctx->nerrors++;
 		free(line);
 		yaml_parser_delete(&parser);
-		fclose(f);
+		free(buf);
 		ctx->file = saved_file;
 		return (-1);
 	}
@@ -1916,7 +2186,7 @@ load_file(struct cfgctx *ctx, const char *path, int included)
 	ctx->file = saved_file;
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(buf);
 	return (0);
 }
 
@@ -2163,7 +2433,8 @@ config_autorestart_name(int v)
 static int
 secret_name(const char *kv)
 {
-	static const char	*words[] = { "PASS", "SECRET", "TOKEN", "KEY",
+	static const char	*words[] = { "PASS", "PW", "SECRET", "TOKEN",
+				    "KEY", "SEED", "MNEMONIC", "WIF", "PRIV",
 				    "CREDENTIAL", "AUTH" };
 	size_t			 i, n;
 	const char		*eq;
@@ -2248,8 +2519,34 @@ rules_json(const struct program_config *pc)
 }
 
 /*
+ * A value with the password of a URL's userinfo (scheme://user:pw@host)
+ * replaced, or NULL when it has none.
+ */
+static char *
+redact_userinfo(const char *v)
+{
+	const char	*auth, *end, *at, *colon;
+	char		*out;
+
+	if ((auth = strstr(v, "://")) == NULL)
+		return (NULL);
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (at = end; at > auth && at[-1] != '@'; at--)
+		;
+	if (at == auth)
+		return (NULL);
+	at--;
+	if ((colon = memchr(auth, ':', (size_t)(at - auth))) == NULL)
+		return (NULL);
+	xasprintf(&out, "%.*s(redacted)%s", (int)(colon + 1 - v), v, at);
+	return (out);
+}
+
+/*
  * A program's normalized settings as JSON (new reference).  With redact,
- * values of secret-looking environment variables are replaced.
+ * values of secret-looking environment variables are replaced, and so are
+ * passwords in URLs.
  */
 json_t *
 config_program_json(const struct program_config *pc, int redact)
@@ -2257,7 +2554,7 @@ config_program_json(const struct program_config *pc, int redact)
 	json_t			*o, *env, *codes, *limits, *probes;
 	struct probe_config	*pr;
 	size_t			 i;
-	char			*k, *eq;
+	char			*k, *eq, *u;
 	int			 j;
 
 	env = json_object();
@@ -2265,8 +2562,14 @@ config_program_json(const struct program_config *pc, int redact)
 		k = xstrdup(pc->env[i]);
 		eq = strchr(k, '=');
 		*eq = '\0';
-		json_object_set_new(env, k, json_string(redact &&
-		    secret_name(pc->env[i]) ? "(redacted)" : eq + 1));
+		u = NULL;
+		if (redact && secret_name(pc->env[i]))
+			json_object_set_new(env, k, json_string("(redacted)"));
+		else if (redact && (u = redact_userinfo(eq + 1)) != NULL)
+			json_object_set_new(env, k, json_string(u));
+		else
+			json_object_set_new(env, k, json_string(eq + 1));
+		free(u);
 		free(k);
 	}
 	codes = json_array();
@@ -2292,6 +2595,8 @@ config_program_json(const struct program_config *pc, int redact)
 		json_object_set_new(o, "umask", json_string(buf));
 	}
 	json_object_set_new(o, "environment", env);
+	json_object_set_new(o, "inherit_environment",
+	    json_boolean(pc->inherit_env));
 	json_object_set_new(o, "autostart", json_boolean(pc->autostart));
 	json_object_set_new(o, "autorestart",
 	    json_string(config_autorestart_name(pc->autorestart)));

@@ -53,6 +53,7 @@ struct program_config {
 	int		 ngroups;
 	int		 umask;		/* -1: inherit */
 	char		**env;		/* "K=V", NULL-terminated */
+	int		 inherit_env;	/* inherit_environment */
 	int		 autostart;
 	int		 autorestart;
 	int		*exitcodes;

@@ -57,6 +57,25 @@
 #define CONTROL_FD_FEW		4
 #define CONTROL_BACKLOG		4096
 
+/*
+ * A client's input buffer grows on need, from CONTROL_IN_FIRST bytes up to
+ * one request, and is freed when empty.  One request per client is handled
+ * per loop pass, so that a pipelining client cannot hold the loop.
+ */
+#define CONTROL_IN_FIRST	4096
+
+/*
+ * Refused connections are logged once per peer uid per
+ * CONTROL_REFUSE_WINDOW seconds, with a count of the rest; at most
+ * CONTROL_REFUSE_UIDS uids are told apart, the others are counted together.
+ */
+#define CONTROL_REFUSE_WINDOW	60.
+#define CONTROL_REFUSE_UIDS	64
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS		59
+#endif
+
 struct target {
 	char		*name;
 	unsigned int	 runs;		/* p->runs when asked */
@@ -72,8 +91,10 @@ struct client {
 	ev_timer	 idle;		/* control.idle_timeout */
 	uid_t		 uid;
 	pid_t		 pid;
-	char		*in;
+	char		*in;		/* NULL until data comes */
 	size_t		 inlen;
+	size_t		 insize;
+	ev_idle		 more;		/* requests left in the buffer */
 	char		*out;
 	size_t		 outlen;
 	size_t		 outsize;
@@ -103,6 +124,15 @@ static size_t			 nclients;
 static int			 starved;	/* short of descriptors */
 static ev_tstamp		 starved_since;
 static unsigned long		 starved_refused;
+
+struct refusal {
+	uid_t		 uid;		/* (uid_t)-1: the other uids */
+	ev_tstamp	 since;		/* the line logged */
+	unsigned long	 more;		/* refused since, not logged */
+};
+static struct refusal		 refusals[CONTROL_REFUSE_UIDS];
+static size_t			 nrefusals;
+static ev_timer			 refusal_timer;
 
 static void	client_free(struct client *);
 static void	client_write_cb(struct ev_loop *, ev_io *, int);
@@ -960,33 +990,45 @@ client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_free(c);
 }
 
-static void
-client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Handle the first complete request in the buffer, if any; whether
+ * another complete one follows it.
+ */
+static int
+client_next(struct client *c)
 {
-	struct client	*c = w->data;
-	ssize_t		 n;
-	char		*nl;
-	size_t		 used;
+	char	*nl;
+	size_t	 used;
 
-	(void)loop;
-	(void)revents;
-	n = read(c->fd, c->in + c->inlen, CONTROL_MAX_REQUEST + 1 - c->inlen);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_free(c);
+	if (c->closing || c->inlen == 0 ||
+	    (nl = memchr(c->in, '\n', c->inlen)) == NULL)
+		return (0);
+	used = (size_t)(nl - c->in) + 1;
+	client_request(c, c->in, used - 1);
+	memmove(c->in, c->in + used, c->inlen - used);
+	c->inlen -= used;
+	if (c->inlen == 0) {
+		free(c->in);
+		c->in = NULL;
+		c->insize = 0;
+	}
+	return (!c->closing && c->inlen > 0 &&
+	    memchr(c->in, '\n', c->inlen) != NULL);
+}
+
+/*
+ * One request handled; if more wait in the buffer, stop reading and come
+ * back for them when the loop has nothing else to do.
+ */
+static void
+client_pace(struct client *c)
+{
+	if (client_next(c)) {
+		ev_io_stop(EV_DEFAULT, &c->rio);
+		ev_idle_start(EV_DEFAULT, &c->more);
 		return;
 	}
-	client_touch(c);
-	c->inlen += (size_t)n;
-	while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
-		used = (size_t)(nl - c->in) + 1;
-		client_request(c, c->in, used - 1);
-		memmove(c->in, c->in + used, c->inlen - used);
-		c->inlen -= used;
-		if (c->closing)
-			break;
-	}
+	ev_idle_stop(EV_DEFAULT, &c->more);
 	if (c->inlen > CONTROL_MAX_REQUEST) {
 		reply_error(c, "toolarge", "request larger than %d bytes",
 		    CONTROL_MAX_REQUEST);
@@ -995,6 +1037,44 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (c->closing)
 		ev_io_stop(EV_DEFAULT, &c->rio);
+	else
+		ev_io_start(EV_DEFAULT, &c->rio);
+}
+
+static void
+client_more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	client_pace(w->data);
+}
+
+static void
+client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = w->data;
+	ssize_t		 n;
+	size_t		 size;
+
+	(void)loop;
+	(void)revents;
+	if (c->inlen == c->insize) {
+		size = c->insize == 0 ? CONTROL_IN_FIRST : c->insize * 2;
+		if (size > CONTROL_MAX_REQUEST + 1)
+			size = CONTROL_MAX_REQUEST + 1;
+		c->in = xreallocarray(c->in, size, 1);
+		c->insize = size;
+	}
+	n = read(c->fd, c->in + c->inlen, c->insize - c->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(c);
+		return;
+	}
+	client_touch(c);
+	c->inlen += (size_t)n;
+	client_pace(c);
 }
 
 static void
@@ -1029,6 +1109,7 @@ client_free(struct client *c)
 {
 	ev_io_stop(EV_DEFAULT, &c->rio);
 	ev_io_stop(EV_DEFAULT, &c->wio);
+	ev_idle_stop(EV_DEFAULT, &c->more);
 	ev_timer_stop(EV_DEFAULT, &c->idle);
 	if (c->follow != NULL)
 		logfile_unsubscribe(c->follow, c);
@@ -1043,7 +1124,7 @@ client_free(struct client *c)
 
 /* Whether a peer process is in the control group, from /proc. */
 static int
-peer_in_group(pid_t pid, gid_t gid)
+peer_in_group_proc(pid_t pid, gid_t gid)
 {
 	char		 path[64], line[4096], *p, *end;
 	FILE		*f;
@@ -1056,7 +1137,7 @@ peer_in_group(pid_t pid, gid_t gid)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "Groups:", 7) != 0)
 			continue;
-		for (p = line + 7; *p != '\0' && *p != '\n'; p = end) {
+		for (p = line + 7; *p != '\n' && *p != '\0'; p = end) {
 			g = strtoul(p, &end, 10);
 			if (end == p)
 				break;
@@ -1066,6 +1147,38 @@ peer_in_group(pid_t pid, gid_t gid)
 		break;
 	}
 	fclose(f);
+	return (found);
+}
+
+/*
+ * Whether a peer is in the control group: from SO_PEERGROUPS, taken with
+ * the connection, or from /proc on kernels older than 4.13.
+ */
+static int
+peer_in_group(int fd, pid_t pid, gid_t gid)
+{
+	gid_t		 few[64], *v = few;
+	socklen_t	 len = sizeof(few);
+	size_t		 i, n;
+	int		 found = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len) == -1) {
+		if (errno == ENOPROTOOPT)
+			return (peer_in_group_proc(pid, gid));
+		if (errno != ERANGE)
+			return (0);
+		v = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, v, &len) == -1) {
+			free(v);
+			return (0);
+		}
+	}
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n; i++)
+		if (v[i] == gid)
+			found = 1;
+	if (v != few)
+		free(v);
 	return (found);
 }
 
@@ -1131,6 +1244,87 @@ client_refuse(int fd, unsigned long long limit)
 	close(fd);
 }
 
+/* Log the counts of windows that ended; forget quiet uids. */
+static void
+refusal_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_tstamp	 now = ev_now(EV_DEFAULT);
+	size_t		 i = 0;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	while (i < nrefusals) {
+		struct refusal	*r = &refusals[i];
+
+		if (now - r->since < CONTROL_REFUSE_WINDOW) {
+			i++;
+			continue;
+		}
+		if (r->more > 0) {
+			if (r->uid == (uid_t)-1)
+				log_warnx("control: %lu more refused from "
+				    "other uids in the last minute", r->more);
+			else
+				log_warnx("control: %lu more refused from "
+				    "uid %ld in the last minute", r->more,
+				    (long)r->uid);
+			r->since = now;
+			r->more = 0;
+			i++;
+			continue;
+		}
+		refusals[i] = refusals[--nrefusals];
+	}
+	if (nrefusals == 0)
+		ev_timer_stop(EV_DEFAULT, &refusal_timer);
+}
+
+/*
+ * Whether a refusal of uid should be logged: the first of a window is,
+ * the rest are counted and summed up when the window ends.
+ */
+static int
+refusal_log(uid_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < nrefusals; i++)
+		if (refusals[i].uid == uid) {
+			refusals[i].more++;
+			return (0);
+		}
+	if (nrefusals == CONTROL_REFUSE_UIDS - 1 && uid != (uid_t)-1)
+		return (refusal_log((uid_t)-1));
+	refusals[nrefusals].uid = uid;
+	refusals[nrefusals].since = ev_now(EV_DEFAULT);
+	refusals[nrefusals].more = 0;
+	nrefusals++;
+	if (!ev_is_active(&refusal_timer)) {
+		ev_timer_init(&refusal_timer, refusal_timer_cb, 5., 5.);
+		ev_timer_start(EV_DEFAULT, &refusal_timer);
+	}
+	return (1);
+}
+
+/*
+ * Tell a refused peer why, and close: its request is read and dropped
+ * first, so that it gets the reply rather than a reset.
+ */
+static void
+peer_refuse(int fd, const char *msg)
+{
+	char	 buf[4096];
+	int	 i;
+
+	(void)write(fd, msg, strlen(msg));
+	(void)shutdown(fd, SHUT_WR);
+	for (i = 0; i < 16; i++)
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			break;
+	close(fd);
+}
+
 static void
 listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -1138,6 +1332,7 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct ucred		 cred;
 	socklen_t		 len = sizeof(cred);
 	unsigned long long	 limit;
+	char			 msg[256];
 	int			 fd;
 
 	(void)loop;
@@ -1171,36 +1366,40 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 	} else
 		starved_end();
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		peer_refuse(fd, "{\"ok\":false,\"code\":\"denied\","
+		    "\"error\":\"cannot check peer credentials\",\"v\":1}\n");
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid() && !(have_group &&
+	    (cred.gid == allowed_gid || peer_in_group(fd, cred.pid,
+	    allowed_gid)))) {
+		if (refusal_log(cred.uid))
+			log_warnx("control: refused pid %ld uid %ld gid %ld: "
+			    "not root, not uid %ld and not in control.group "
+			    "(more from this uid are counted for a minute)",
+			    (long)cred.pid, (long)cred.uid, (long)cred.gid,
+			    (long)geteuid());
+		snprintf(msg, sizeof(msg), "{\"ok\":false,\"code\":\"denied\","
+		    "\"error\":\"permission denied: uid %ld may not control "
+		    "chainkeeperd\",\"v\":%d}\n", (long)cred.uid,
+		    CONTROL_PROTOCOL);
+		peer_refuse(fd, msg);
+		return;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
-	c->in = xmalloc(CONTROL_MAX_REQUEST + 1);
+	c->uid = cred.uid;
+	c->pid = cred.pid;
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	ev_idle_init(&c->more, client_more_cb);
 	ev_init(&c->idle, client_idle_cb);
-	c->rio.data = c->wio.data = c->idle.data = c;
+	c->rio.data = c->wio.data = c->idle.data = c->more.data = c;
 	LIST_INSERT_HEAD(&clients, c, entry);
 	nclients++;
 	client_touch(c);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("control: SO_PEERCRED");
-		c->closing = 1;
-		reply_error(c, "denied", "cannot check peer credentials");
-		return;
-	}
-	c->uid = cred.uid;
-	c->pid = cred.pid;
-	if (cred.uid != 0 && cred.uid != geteuid() && !(have_group &&
-	    (cred.gid == allowed_gid || peer_in_group(cred.pid,
-	    allowed_gid)))) {
-		log_warnx("control: refused pid %ld uid %ld gid %ld: not "
-		    "root, not uid %ld and not in control.group",
-		    (long)cred.pid, (long)cred.uid, (long)cred.gid,
-		    (long)geteuid());
-		c->closing = 1;
-		reply_error(c, "denied", "permission denied: uid %ld may not "
-		    "control chainkeeperd", (long)cred.uid);
-		return;
-	}
 	ev_io_start(EV_DEFAULT, &c->rio);
 }
 
@@ -1215,16 +1414,81 @@ accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Bind the socket: refuse if another chainkeeperd answers on it, remove a
- * stale one, then apply control.mode and control.group.
+ * Open the socket's folder, made 0755 if missing, and check it as sshd's
+ * StrictModes would: a real folder (not a symlink) that belongs to root
+ * or to chainkeeperd's uid and that nobody else may write, so that no one
+ * else can swap the socket between bind() and the group change.
+ */
+static int
+socket_dir_open(const char *path, char **namep)
+{
+	struct stat	 st;
+	char		*dir, *slash;
+	int		 dfd = -1;
+
+	*namep = NULL;
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+		*namep = xstrdup(path);
+	} else {
+		*namep = xstrdup(slash + 1);
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (lstat(dir, &st) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0755) == -1)
+		log_warn("control: mkdir %s", dir);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			log_warnx("control: %s: the socket's folder is a "
+			    "symlink or not a folder", dir);
+		else
+			log_warn("control: open %s", dir);
+		goto fail;
+	}
+	if (fstat(dfd, &st) == -1) {
+		log_warn("control: fstat %s", dir);
+		goto fail;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		log_warnx("control: %s: the socket's folder is owned by uid "
+		    "%ld with mode %04o: it must belong to root (or uid %ld) "
+		    "and not be writable by group or others",
+		    dir, (long)st.st_uid, (unsigned int)(st.st_mode & 07777),
+		    (long)geteuid());
+		goto fail;
+	}
+	free(dir);
+	return (dfd);
+fail:
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	free(*namep);
+	*namep = NULL;
+	return (-1);
+}
+
+/*
+ * Bind the socket in its checked folder: refuse if another chainkeeperd
+ * answers on it or if something else than a socket is there, remove a
+ * stale socket, then bind with control.mode as the umask allows and give
+ * it control.group through the folder's descriptor, before listen().
  */
 int
 control_listen(const struct config *cfg)
 {
-	struct sockaddr_un	 sun;
-	int			 fd, probe;
+	struct sockaddr_un	 sun, at;
+	struct stat		 st;
+	int			 fd = -1, dfd, probe;
 	mode_t			 old;
-	char			*dir, *slash;
+	char			*name;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -1234,52 +1498,63 @@ control_listen(const struct config *cfg)
 		    cfg->control_socket);
 		return (-1);
 	}
-	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) ==
-		    0) {
-			close(probe);
-			log_warnx("control: %s: another chainkeeperd is "
-			    "listening", cfg->control_socket);
-			return (-1);
-		}
-		close(probe);
-	}
-	/* The socket's folder (/run/chainkeeper) may not exist yet. */
-	dir = xstrdup(cfg->control_socket);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir_p(dir, 0755) == -1)
-			log_warn("control: mkdir %s", dir);
-	}
-	free(dir);
-	if (unlink(cfg->control_socket) == -1 && errno != ENOENT) {
-		log_warn("control: unlink %s", cfg->control_socket);
+	if ((dfd = socket_dir_open(cfg->control_socket, &name)) == -1)
 		return (-1);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("control: %s exists and is not a socket: "
+			    "not removing it (fix control.socket or move the "
+			    "file away)", cfg->control_socket);
+			goto fail;
+		}
+		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) != -1) {
+			if (connect(probe, (struct sockaddr *)&sun,
+			    sizeof(sun)) == 0) {
+				close(probe);
+				log_warnx("control: %s: another chainkeeperd "
+				    "is listening", cfg->control_socket);
+				goto fail;
+			}
+			close(probe);
+		}
+		if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT) {
+			log_warn("control: unlink %s", cfg->control_socket);
+			goto fail;
+		}
+	} else if (errno != ENOENT) {
+		log_warn("control: %s", cfg->control_socket);
+		goto fail;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		log_warn("control: socket");
-		return (-1);
+		goto fail;
 	}
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	/* Bind in the folder opened, not wherever its path leads now. */
+	at = sun;
+	if ((size_t)snprintf(at.sun_path, sizeof(at.sun_path),
+	    "/proc/self/fd/%d/%s", dfd, name) >= sizeof(at.sun_path))
+		at = sun;
+	old = umask(~(mode_t)cfg->control_mode & 0777);
+	if (bind(fd, (struct sockaddr *)&at, sizeof(at)) == -1 &&
+	    (errno != ENOENT || memcmp(&at, &sun, sizeof(at)) == 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)) {
 		umask(old);
 		log_warn("control: bind %s", cfg->control_socket);
-		close(fd);
-		return (-1);
+		goto fail;
 	}
 	umask(old);
-	if (cfg->control_group != NULL &&
-	    chown(cfg->control_socket, (uid_t)-1, cfg->control_gid) == -1)
+	if (cfg->control_group != NULL && fchownat(dfd, name, (uid_t)-1,
+	    cfg->control_gid, AT_SYMLINK_NOFOLLOW) == -1)
 		log_warn("control: chown %s to group %s", cfg->control_socket,
 		    cfg->control_group);
-	if (chmod(cfg->control_socket, (mode_t)cfg->control_mode) == -1)
-		log_warn("control: chmod %s", cfg->control_socket);
 	if (listen(fd, CONTROL_BACKLOG) == -1) {
 		log_warn("control: listen");
-		close(fd);
-		return (-1);
+		goto fail;
 	}
+	close(dfd);
+	free(name);
 	listen_fd = fd;
 	free(listen_path);
 	listen_path = xstrdup(cfg->control_socket);
@@ -1290,6 +1565,12 @@ control_listen(const struct config *cfg)
 	ev_timer_init(&accept_pause, accept_pause_cb, 0.1, 0.);
 	control_configure(cfg);
 	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	close(dfd);
+	free(name);
+	return (-1);
 }
 
 /* Take the settings a reload may change: control.idle_timeout. */
@@ -1310,6 +1591,7 @@ void
 control_close(void)
 {
 	struct client	*c;
+	struct stat	 st;
 
 	while ((c = LIST_FIRST(&clients)) != NULL) {
 		/* Last words to waiting clients, if the socket takes them. */
@@ -1321,10 +1603,13 @@ control_close(void)
 		ev_io_stop(EV_DEFAULT, &listen_io);
 		ev_timer_stop(EV_DEFAULT, &accept_pause);
 		close(listen_fd);
-		unlink(listen_path);
+		if (lstat(listen_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(listen_path);
 		listen_fd = -1;
 	}
 	starved = 0;
+	ev_timer_stop(EV_DEFAULT, &refusal_timer);
+	nrefusals = 0;
 	free(listen_path);
 	listen_path = NULL;
 }

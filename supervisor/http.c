@@ -7,6 +7,7 @@
  */
 #include "autoconf.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,12 +149,46 @@ multi_timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return (0);
 }
 
+/*
+ * libcurl keeps copies of URLs, bodies and headers, which may hold a
+ * secret: every block it frees is wiped first.
+ */
+static void
+http_wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+http_wipe_realloc(void *p, size_t n)
+{
+	void	*q;
+	size_t	 old;
+
+	if (p == NULL)
+		return (malloc(n));
+	if (n == 0) {
+		http_wipe_free(p);
+		return (NULL);
+	}
+	if ((q = malloc(n)) == NULL)
+		return (NULL);
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	http_wipe_free(p);
+	return (q);
+}
+
 int
 http_init(void)
 {
 	if (multi != NULL)
 		return (0);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, http_wipe_free,
+	    http_wipe_realloc, strdup, calloc) != 0) {
 		log_warnx("curl_global_init failed");
 		return (-1);
 	}

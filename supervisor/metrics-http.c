@@ -14,6 +14,7 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -40,9 +41,36 @@
 #include "util.h"
 
 #define LISTEN_RETRY_S		5.0
-#define MAX_CONNECTIONS		64
-#define CONNECTION_TIMEOUT_S	10
 #define IDLE_RUN_MS		5000	/* MHD_run() at least this often */
+
+/*
+ * Slow clients cannot starve the scrapes: a connection has
+ * HEADER_DEADLINE_S from its accept (or from the end of its last request)
+ * to send a request's headers, and lives CONNECTION_MAX_S at most, however
+ * slowly it trickles bytes; CONNECTION_TIMEOUT_S is libmicrohttpd's own
+ * inactivity limit.  A scraper that finds every slot taken waits in the
+ * backlog for the next one free, HEADER_DEADLINE_S at most.  A limit per
+ * address applies only with allow_remote: every local client, a scraper
+ * too, comes from loopback.
+ */
+#define MAX_CONNECTIONS		256
+#define LISTEN_BACKLOG		512
+#define PER_IP_CONNECTIONS	32
+#define CONNECTION_TIMEOUT_S	5
+#define HEADER_DEADLINE_S	5.
+#define CONNECTION_MAX_S	60.
+#define DEADLINE_CHECK_S	1.
+
+struct mconn {
+	LIST_ENTRY(mconn) entry;
+	struct MHD_Connection *c;
+	ev_tstamp	 opened;
+	ev_tstamp	 waiting;	/* since; 0: a request is being served */
+	int		 cut;		/* shut down: MHD closes it */
+};
+
+static LIST_HEAD(, mconn) mconns = LIST_HEAD_INITIALIZER(mconns);
+static ev_timer		 deadline_timer;
 
 static struct MHD_Daemon *mhd;
 static ev_io		 mhd_io;
@@ -55,6 +83,7 @@ static int		 bind_failing;	/* warned: retries are quiet */
 static int		 mhd_kick;	/* a connection closed: run again */
 
 static void	listener_open(void);
+static void	mhd_rearm(void);
 
 static void
 mhd_log_cb(void *arg, const char *fmt, va_list ap)
@@ -82,11 +111,89 @@ static void
 mhd_notify_cb(void *arg, struct MHD_Connection *c, void **ctx,
     enum MHD_ConnectionNotificationCode code)
 {
+	struct mconn	*mc;
+
 	(void)arg;
-	(void)c;
-	(void)ctx;
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		mc = xcalloc(1, sizeof(*mc));
+		mc->c = c;
+		mc->opened = mc->waiting = ev_now(EV_DEFAULT);
+		LIST_INSERT_HEAD(&mconns, mc, entry);
+		*ctx = mc;
+		if (!ev_is_active(&deadline_timer))
+			ev_timer_again(EV_DEFAULT, &deadline_timer);
+		return;
+	}
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		mhd_kick = 1;
+		if ((mc = *ctx) != NULL) {
+			LIST_REMOVE(mc, entry);
+			free(mc);
+			*ctx = NULL;
+		}
+	}
+}
+
+/* The connection's own record, from its socket context. */
+static struct mconn *
+mconn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return (ci != NULL ? ci->socket_context : NULL);
+}
+
+/* A request is over: the next one's headers have a new deadline. */
+static void
+mhd_completed_cb(void *arg, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct mconn	*mc;
+
+	(void)arg;
+	(void)con_cls;
+	(void)toe;
+	if ((mc = mconn_of(c)) != NULL)
+		mc->waiting = ev_now(EV_DEFAULT);
+}
+
+/*
+ * Cut connections past their deadline: shut the socket down, so that
+ * libmicrohttpd sees the end and closes it in its next run.
+ */
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct mconn			*mc;
+	ev_tstamp			 now = ev_now(EV_DEFAULT);
+	int				 cut = 0;
+
+	(void)loop;
+	(void)revents;
+	if (LIST_EMPTY(&mconns)) {
+		ev_timer_stop(EV_DEFAULT, w);
+		return;
+	}
+	LIST_FOREACH(mc, &mconns, entry) {
+		if (mc->cut || !((mc->waiting > 0 &&
+		    now - mc->waiting >= HEADER_DEADLINE_S) ||
+		    now - mc->opened >= CONNECTION_MAX_S))
+			continue;
+		ci = MHD_get_connection_info(mc->c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			continue;
+		(void)shutdown(ci->connect_fd, SHUT_RDWR);
+		mc->cut = 1;
+		cut++;
+	}
+	if (cut > 0) {
+		log_debug("metrics: closed %d slow connection(s)", cut);
+		MHD_run(mhd);
+		mhd_rearm();
+	}
 }
 
 /* Arm the timer MHD asks for; MHD_run() must run by then. */
@@ -236,6 +343,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_size, void **con_cls)
 {
 	struct mbuf	 b;
+	struct mconn	*mc;
 
 	(void)cls;
 	(void)version;
@@ -245,6 +353,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		    "and HEAD: nothing can be changed over HTTP", "GET, HEAD"));
 	if (*con_cls == NULL) {
 		*con_cls = &request_marker;
+		if ((mc = mconn_of(c)) != NULL)
+			mc->waiting = 0;	/* the headers came in time */
 		return (MHD_YES);
 	}
 	if (*upload_size != 0) {
@@ -278,13 +388,20 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 static void
 listener_close(void)
 {
+	struct mconn	*mc;
+
 	ev_timer_stop(EV_DEFAULT, &retry_timer);
 	ev_timer_stop(EV_DEFAULT, &mhd_timer);
 	ev_io_stop(EV_DEFAULT, &mhd_io);
+	ev_timer_stop(EV_DEFAULT, &deadline_timer);
 	if (mhd != NULL) {
 		MHD_stop_daemon(mhd);	/* closes the listen socket too */
 		mhd = NULL;
 		log_info("metrics: stopped listening on %s", bound);
+	}
+	while ((mc = LIST_FIRST(&mconns)) != NULL) {
+		LIST_REMOVE(mc, entry);
+		free(mc);
 	}
 	free(bound);
 	bound = NULL;
@@ -311,7 +428,7 @@ listener_open(void)
 	if (lcfg.addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&lcfg.addr, lcfg.addrlen) == -1 ||
-	    listen(fd, 64) == -1) {
+	    listen(fd, LISTEN_BACKLOG) == -1) {
 		if (!bind_failing)
 			log_warn("metrics: cannot listen on %s (retrying every "
 			    "%.0f s)", lcfg.listen, LISTEN_RETRY_S);
@@ -330,7 +447,10 @@ listener_open(void)
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lcfg.allow_remote ?
+	    (unsigned int)PER_IP_CONNECTIONS : 0U,
 	    MHD_OPTION_NOTIFY_CONNECTION, mhd_notify_cb, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, mhd_completed_cb, NULL,
 	    MHD_OPTION_END);
 	if (mhd == NULL) {
 		log_warnx("metrics: cannot start the HTTP server on %s",
@@ -380,6 +500,8 @@ metrics_start(const struct config *cfg)
 		ev_init(&mhd_io, mhd_io_cb);
 		ev_timer_init(&mhd_timer, mhd_timer_cb, 0., 0.);
 		ev_timer_init(&retry_timer, retry_cb, 0., 0.);
+		ev_init(&deadline_timer, deadline_cb);
+		deadline_timer.repeat = DEADLINE_CHECK_S;
 		started = 1;
 	}
 	listener_config(cfg->metrics);

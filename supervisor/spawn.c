@@ -26,6 +26,11 @@
 
 extern char	**environ;
 
+/* PATH of a program with user: that does not inherit the environment. */
+#define SPAWN_PATH_USER	"/usr/local/bin:/usr/bin:/bin"
+#define SPAWN_PATH_ROOT	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+			"/sbin:/bin"
+
 static struct rlimit	 nofile_orig;
 static const int	 limit_res[LIMIT_MAX] = {
 	RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE, RLIMIT_MEMLOCK
@@ -71,21 +76,46 @@ env_has(char **env, const char *kv)
 }
 
 /*
- * The child's environment: the program's own variables, then the
- * user's HOME, USER, LOGNAME, then chainkeeperd's environment, then the
- * instance marker slot (filled in by the child, which knows its pid).
+ * Whether a variable of chainkeeperd's environment goes to a program that
+ * runs as another user without inherit_environment: the locale, the time
+ * zone and chainkeeperd's own variables, nothing else (an EnvironmentFile
+ * of the daemon may hold secrets).
+ */
+static int
+env_passed(const char *kv)
+{
+	static const char	*names[] = { "LANG=", "LANGUAGE=", "LC_ALL=",
+				    "TZ=" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncmp(kv, names[i], strlen(names[i])) == 0)
+			return (1);
+	return (strncmp(kv, "CHAINKEEPER_", 12) == 0);
+}
+
+/*
+ * The child's environment: the program's own variables, then the user's
+ * HOME, USER, LOGNAME (and PATH, unless it inherits), then chainkeeperd's
+ * environment (for a program with user:, only what env_passed() lets
+ * through, unless inherit_environment), then the instance marker slot
+ * (filled in by the child, which knows its pid).
  */
 static char **
 build_env(const struct program_config *pc, char **marker)
 {
-	char	**env, *extra[4];
+	char	**env, *extra[5];
 	size_t	  n, i, k = 0, ne = 0;
+	int	  clean = pc->user != NULL && !pc->inherit_env;
 
 	if (pc->user != NULL) {
 		xasprintf(&extra[ne++], "HOME=%s", pc->home);
 		xasprintf(&extra[ne++], "USER=%s", pc->user);
 		xasprintf(&extra[ne++], "LOGNAME=%s", pc->user);
 	}
+	if (clean)
+		extra[ne++] = xstrdup(pc->uid == 0 ? "PATH=" SPAWN_PATH_ROOT :
+		    "PATH=" SPAWN_PATH_USER);
 	xasprintf(&extra[ne++], "CHAINKEEPER_PROGRAM=%s", pc->name);
 	n = argv_len(pc->env) + ne + argv_len(environ) + 2;
 	env = xcalloc(n, sizeof(*env));
@@ -99,6 +129,7 @@ build_env(const struct program_config *pc, char **marker)
 	}
 	for (i = 0; environ[i] != NULL; i++)
 		if (!env_has(env, environ[i]) &&
+		    (!clean || env_passed(environ[i])) &&
 		    strncmp(environ[i], PROCTREE_MARKER "=",
 		    sizeof(PROCTREE_MARKER)) != 0 &&
 		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)

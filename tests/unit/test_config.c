@@ -1151,10 +1151,12 @@ test_json_redact(void **state)
 {
 	static const char *const secret[] = {
 		"RPC_PASSWORD", "API_TOKEN", "wallet_key", "Secret_Seed",
-		"AUTH_HEADER", "DB_CREDENTIALS",
+		"AUTH_HEADER", "DB_CREDENTIALS", "RPC_PW", "WALLET_SEED",
+		"MNEMONIC", "OWNER_WIF", "PRIVKEY",
 	};
 	static const char *const value[] = {
-		"hunter2", "tok123", "k123", "s123", "a123", "c123",
+		"hunter2", "tok123", "k123", "s123", "a123", "c123", "pw123",
+		"seed123", "words123", "wif123", "priv123",
 	};
 	struct fx	*f = *state;
 	struct config	*cfg;
@@ -1175,6 +1177,12 @@ test_json_redact(void **state)
 	    "      Secret_Seed: s123\n"
 	    "      AUTH_HEADER: a123\n"
 	    "      DB_CREDENTIALS: c123\n"
+	    "      RPC_PW: pw123\n"
+	    "      WALLET_SEED: seed123\n"
+	    "      MNEMONIC: words123\n"
+	    "      OWNER_WIF: wif123\n"
+	    "      PRIVKEY: priv123\n"
+	    "      DB_URL: postgres://u:url123@db/x\n"
 	    "      CHAIN: eos\n"
 	    "      DATA_DIR: /var/lib/eos\n", f->dir);
 	cfg = load_ok(f);
@@ -1190,7 +1198,10 @@ test_json_redact(void **state)
 		assert_string_equal(json_string_value(json_array_get(
 		    json_object_get(prog, "command"), 0)), "/bin/true");
 		env = json_object_get(prog, "environment");
-		assert_int_equal(json_object_size(env), 8);
+		assert_int_equal(json_object_size(env), 14);
+		assert_string_equal(json_string_value(json_object_get(env,
+		    "DB_URL")), redact ? "postgres://u:(redacted)@db/x" :
+		    "postgres://u:url123@db/x");
 		for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
 			assert_string_equal(json_string_value(json_object_get(
 			    env, secret[i])), redact ? "(redacted)" :
@@ -1224,6 +1235,85 @@ test_autorestart_name(void **state)
 	config_program_free(NULL);
 }
 
+/* Files others may write, and a FIFO include, are refused with a message. */
+static void
+test_errors_untrusted_files(void **state)
+{
+	struct fx	*f = *state;
+	const char	*e;
+	char		 path[2048];
+
+	write_file(f, "main.yaml",
+	    "state_dir: %s/state\n"
+	    "include: conf.d/*.yaml\n"
+	    "programs: {}\n", f->dir);
+	write_file(f, "conf.d/a.yaml", "programs: {}\n");
+	load_ok(f);
+
+	chmod(f->main, 0666);
+	e = load_bad(f);
+	assert_non_null(strstr(e, "with mode 0666: it must belong to root"));
+	chmod(f->main, 0644);
+
+	snprintf(path, sizeof(path), "%s/conf.d", f->dir);
+	chmod(path, 0777);
+	e = load_bad(f);
+	assert_non_null(strstr(e, "include: its folder"));
+	assert_non_null(strstr(e, "mode 0777"));
+	chmod(path, 0755);
+
+	snprintf(path, sizeof(path), "%s/conf.d/b.yaml", f->dir);
+	if (mkfifo(path, 0600) == -1)
+		fail_msg("mkfifo %s", path);
+	e = load_bad(f);
+	assert_non_null(strstr(e, "b.yaml: not a regular file"));
+}
+
+/* Depth, node and size limits, and duplicates in a big mapping. */
+static void
+test_errors_limits(void **state)
+{
+	struct fx	*f = *state;
+	const char	*e;
+	FILE		*fp;
+	int		 i;
+
+	if ((fp = fopen(f->main, "w")) == NULL)
+		fail_msg("cannot write %s", f->main);
+	fprintf(fp, "programs:\n  a:\n    command: /bin/true\n"
+	    "    environment: ");
+	for (i = 0; i < 70; i++)
+		fputc('[', fp);
+	for (i = 0; i < 70; i++)
+		fputc(']', fp);
+	fputc('\n', fp);
+	fclose(fp);
+	e = load_bad(f);
+	assert_non_null(strstr(e, "nested more than 64 levels deep"));
+
+	if ((fp = fopen(f->main, "w")) == NULL)
+		fail_msg("cannot write %s", f->main);
+	fprintf(fp, "programs:\n  a:\n    command: /bin/true\n"
+	    "    environment:\n");
+	for (i = 0; i < 20000; i++)
+		fprintf(fp, "      K%d: v\n", i);
+	fprintf(fp, "      K7: again\n");
+	fclose(fp);
+	e = load_bad(f);
+	expect_error(e, f->main, 20005, 7, "duplicate key \"K7\"");
+	assert_int_equal(count_lines(e), 1);
+
+	if ((fp = fopen(f->main, "w")) == NULL)
+		fail_msg("cannot write %s", f->main);
+	fprintf(fp, "programs:\n  a:\n    command: /bin/true\n"
+	    "    environment:\n");
+	for (i = 0; i < 60000; i++)
+		fprintf(fp, "      K%d: v\n", i);
+	fclose(fp);
+	e = load_bad(f);
+	assert_non_null(strstr(e, "more than 100000 nodes"));
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int
@@ -1253,6 +1343,8 @@ main(void)
 		T(test_errors_missing_file),
 		T(test_program_equal),
 		T(test_json_redact),
+		T(test_errors_untrusted_files),
+		T(test_errors_limits),
 		cmocka_unit_test(test_autorestart_name),
 	};
 

@@ -97,6 +97,13 @@ test_check(void **state)
 	check_bad(p, -1, "chmod 600");
 	p = mkfile("empty", "", 0600);
 	check_bad(p, -1, "is empty");
+	/* Another uid's file, when there is one to give it to. */
+	if (geteuid() == 0) {
+		p = mkfile("theirs", "s3cret\n", 0600);
+		if (chown(p, 65534, (gid_t)-1) == -1)
+			fail_msg("chown %s", p);
+		check_bad(p, -1, "is owned by uid 65534");
+	}
 
 	snprintf(link, sizeof(link), "%s/link", dir);
 	if (symlink(mkfile("target", "s3cret\n", 0600), link) == -1)
