@@ -101,6 +101,22 @@ program_changed(struct program *p)
 	dirty = 1;
 }
 
+/* A probe result: to the rules; a healthy one may start a waiter. */
+static void
+probe_changed(struct probe *pr)
+{
+	struct program	*p;
+
+	rules_probe_result(pr);
+	if (pr->health != PROBE_HEALTHY)
+		return;
+	TAILQ_FOREACH(p, &programs, entry)
+		if (p->waiting) {
+			dirty = 1;
+			break;
+		}
+}
+
 int
 daemon_shutting_down(void)
 {
@@ -843,7 +859,7 @@ main(int argc, char *argv[])
 	ev_prepare_init(&prepare_w, prepare_cb);
 	ev_prepare_start(EV_DEFAULT, &prepare_w);
 	program_changed_hook = program_changed;
-	probe_changed_hook = rules_probe_result;
+	probe_changed_hook = probe_changed;
 	journal_open(cur_config->state_dir);
 	alerts_start(cur_config->state_dir, &cur_config->alerts);
 	probe_oom_note_hook = program_note_oom;

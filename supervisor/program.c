@@ -429,16 +429,33 @@ timer_set(ev_timer *t, int64_t ms)
 	ev_timer_start(EV_DEFAULT, t);
 }
 
+/* Whether d is RUNNING and, when probe is set, that probe is healthy. */
 static int
-deps_running(struct program *p, const char **missing)
+dep_ready(const struct program *d, const char *probe)
 {
-	struct program	*d;
-	size_t		 i;
+	size_t	 i;
+
+	if (d == NULL || d->removed || d->state != PROGRAM_RUNNING)
+		return (0);
+	if (probe == NULL)
+		return (1);
+	for (i = 0; i < d->nprobes; i++)
+		if (strcmp(d->probes[i]->cfg->name, probe) == 0)
+			return (d->probes[i]->health == PROBE_HEALTHY);
+	return (0);
+}
+
+/* Whether every depends_on is ready; else the first that is not. */
+static int
+deps_running(struct program *p, const char **missing, const char **probe)
+{
+	size_t	 i;
 
 	for (i = 0; p->pc->depends_on[i] != NULL; i++) {
-		d = program_find(p->pc->depends_on[i]);
-		if (d == NULL || d->state != PROGRAM_RUNNING) {
+		if (!dep_ready(program_find(p->pc->depends_on[i]),
+		    p->pc->depends_healthy[i])) {
 			*missing = p->pc->depends_on[i];
+			*probe = p->pc->depends_healthy[i];
 			return (0);
 		}
 	}
@@ -1056,11 +1073,11 @@ program_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	program_queue(p, pids, n, SIGKILL);
 }
 
-/* Begin starting: at once, or when depends_on are RUNNING. */
+/* Begin starting: at once, or when depends_on are ready. */
 void
 program_start(struct program *p)
 {
-	const char	*missing;
+	const char	*missing, *probe;
 
 	switch (p->state) {
 	case PROGRAM_STARTING:
@@ -1075,8 +1092,11 @@ program_start(struct program *p)
 	}
 	p->retries = 0;
 	p->crashes = 0;
-	if (!deps_running(p, &missing)) {
-		if (!p->waiting)
+	if (!deps_running(p, &missing, &probe)) {
+		if (!p->waiting && probe != NULL)
+			log_info("%s: waiting for %s to be RUNNING with probe "
+			    "%s healthy", p->pc->name, missing, probe);
+		else if (!p->waiting)
 			log_info("%s: waiting for %s to be RUNNING",
 			    p->pc->name, missing);
 		p->waiting = 1;
@@ -1087,16 +1107,16 @@ program_start(struct program *p)
 	program_spawn(p);
 }
 
-/* Start programs whose dependencies have just become RUNNING. */
+/* Start programs whose dependencies have just become ready. */
 void
 program_deps_changed(void)
 {
 	struct program	*p;
-	const char	*missing;
+	const char	*missing, *probe;
 
 	TAILQ_FOREACH(p, &programs, entry)
 		if (p->waiting && program_is_stopped(p) &&
-		    deps_running(p, &missing))
+		    deps_running(p, &missing, &probe))
 			program_spawn(p);
 }
 
