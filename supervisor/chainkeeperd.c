@@ -141,38 +141,53 @@ daemon_admin_stop(struct program *p)
 	program_stop(p);
 }
 
-/* A program's process found by its marker: adopt it if nobody has it. */
+/*
+ * A process that carries one of our markers, found at start: part of a run
+ * just adopted (left alone), or what is left of a run nobody runs now, or
+ * a process that only says it is ours.  Those are never adopted (anyone
+ * can put the marker in an environment): they are swept, and a process
+ * whose marker names its own pid, which would have passed for a run, is
+ * named in the log with the reason.
+ */
 static void
-adopt_found_cb(const char *name, pid_t pid, pid_t pgrp,
-    unsigned long long ticks, void *arg)
+adopt_scan_cb(const char *name, pid_t mpid, pid_t pid, pid_t pgrp,
+    void *arg)
 {
-	struct program	*p;
+	struct program		*p;
+	struct proctree_ident	 id;
+	char			 marker[sizeof(((struct program *)0)->marker)];
 
 	(void)pgrp;
 	(void)arg;
 	if ((p = program_find(name)) == NULL) {
-		log_warnx("pid %ld belongs to program \"%s\", which is not in "
-		    "the configuration: leaving it alone", (long)pid, name);
+		if (pid == mpid)
+			log_warnx("pid %ld carries the marker of program "
+			    "\"%s\", which is not in the configuration: "
+			    "leaving it alone", (long)pid, name);
 		return;
 	}
-	if (p->pid == pid)
+	if (p->pid > 0 && p->pid == mpid)
 		return;
-	if (p->pid != 0) {
-		log_warnx("%s: pid %ld is a second instance (pid %ld is "
-		    "adopted): leaving it alone", name, (long)pid,
-		    (long)p->pid);
-		return;
+	if (pid == mpid) {
+		if (proctree_ident(pid, &id) == -1)
+			id.uid[0] = (uid_t)-1;
+		log_warnx("%s: not adopting pid %ld (uid %ld): it carries the "
+		    "program's marker but is not its recorded run: killing "
+		    "it", name, (long)pid, id.uid[0] == (uid_t)-1 ? -1L :
+		    (long)id.uid[0]);
 	}
-	if (program_adopt(p, pid, ticks, 0, 0) == 0)
-		log_info("%s: found pid %ld by its marker and adopted it",
-		    name, (long)pid);
+	snprintf(marker, sizeof(marker), "%s:%s/%ld", program_daemon_id,
+	    name, (long)mpid);
+	program_sweep_marker(marker);
 }
 
 /*
- * Adopt the programs an earlier chainkeeperd left running: first those the
- * state file names (pid plus start ticks), then any process that carries a
- * program's instance marker.  A program that is running is never started
- * a second time.
+ * Adopt the programs an earlier chainkeeperd left running, from their run
+ * records only: the process must be the one recorded (pid, start ticks,
+ * user, executable, not setuid; see program_adopt_record).  Then one scan
+ * for processes with our markers sweeps what no adopted run owns.  A
+ * program that is running is never started a second time: every run is
+ * recorded before its exec.
  */
 static void
 adopt_running(void)
@@ -183,16 +198,12 @@ adopt_running(void)
 	TAILQ_FOREACH(p, &programs, entry) {
 		if (state_run_get(p->pc->name, &r) == -1)
 			continue;
-		if (program_adopt(p, r.pid, r.start_ticks, r.start_time,
-		    r.restarts) == -1) {
-			log_info("%s: recorded pid %ld is gone", p->pc->name,
-			    (long)r.pid);
+		if (program_adopt_record(p, &r) == -1)
 			state_run_clear(p->pc->name);
-		}
 	}
-	if (proctree_find_instances(program_daemon_id, adopt_found_cb,
+	if (proctree_find_instances(program_daemon_id, adopt_scan_cb,
 	    NULL) == -1)
-		log_warnx("cannot scan processes for programs to adopt");
+		log_warnx("cannot scan processes for what earlier runs left");
 	TAILQ_FOREACH(p, &programs, entry)
 		if (p->adopted && p->admin_stopped)
 			program_stop(p);
@@ -351,6 +362,7 @@ daemon_reexec(void)
 	j = json_object();
 	progs = json_object();
 	TAILQ_FOREACH(p, &programs, entry) {
+		program_note_exe(p);
 		o = json_object();
 		if (p->out != NULL) {
 			logfile_drain(p->out);
@@ -838,6 +850,9 @@ main(int argc, char *argv[])
 		log_warn("PR_SET_CHILD_SUBREAPER: escaped descendants of "
 		    "programs will not be found");
 	signal(SIGPIPE, SIG_IGN);
+	/* A test hook, documented in chainkeeperd(8); not passed on. */
+	program_crash_hook(getenv("CK_TEST_CRASH_AT"));
+	unsetenv("CK_TEST_CRASH_AT");
 	spawn_init();
 	state_open(cur_config->state_dir);
 	daemon_set_id(cur_config->state_dir);

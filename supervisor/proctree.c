@@ -10,6 +10,7 @@
 #include "autoconf.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -435,60 +436,99 @@ proctree_start_ticks(pid_t pid)
 }
 
 /*
- * Find the main processes of this chainkeeperd's programs: every process
- * whose instance marker (CHAINKEEPER_INSTANCE=id:name/pid, id naming the
- * state_dir) names its own pid.  For
- * each, cb gets the program name, pid, process group and start ticks.  This
- * works without the state file and finds programs of a chainkeeperd that
- * died, wherever they were reparented.
+ * Find the processes that carry one of this chainkeeperd's instance markers
+ * (CHAINKEEPER_INSTANCE=id:name/pid, id naming the state_dir), wherever
+ * they were reparented.  For each, cb gets the program name, the pid the
+ * marker names (the main process of the run it came from), its own pid
+ * and its process group.  The marker is in an environment its owner sets
+ * at will: it tells where a process came from, never that it is ours.
  */
 int
 proctree_find_instances(const char *id, void (*cb)(const char *, pid_t,
-    pid_t, unsigned long long, void *), void *arg)
+    pid_t, pid_t, void *), void *arg)
 {
 	struct pinfo	*v;
-	size_t		 n, i, len;
-	char		 path[64], buf[32768], name[160], *p, *end, *slash;
-	char		*colon;
-	ssize_t		 r;
-	int		 fd;
+	size_t		 n, i, idlen = strlen(id);
+	char		 name[160], *slash, *end;
 	long		 mpid;
 
 	if (read_all(&v, &n) == -1)
 		return (-1);
-	len = strlen(PROCTREE_MARKER "=");
 	for (i = 0; i < n; i++) {
-		if (v[i].pid == getpid() || v[i].pid <= 1)
+		if (v[i].pid == getpid() || v[i].pid <= 1 ||
+		    v[i].state == 'Z' || v[i].state == 'X')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/environ",
-		    (long)v[i].pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		if (instance_of(v[i].pid, name, sizeof(name)) == -1)
 			continue;
-		r = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (r <= 0)
+		/* "id:name/pid": only this chainkeeperd's own. */
+		if (strncmp(name, id, idlen) != 0 || name[idlen] != ':' ||
+		    (slash = strrchr(name, '/')) == NULL ||
+		    slash < name + idlen + 1)
 			continue;
-		buf[r] = '\0';
-		end = buf + r;
-		for (p = buf; p < end; p += strlen(p) + 1) {
-			if (strncmp(p, PROCTREE_MARKER "=", len) != 0)
-				continue;
-			/* "id:name/pid": only this chainkeeperd's own. */
-			snprintf(name, sizeof(name), "%s", p + len);
-			if ((slash = strrchr(name, '/')) == NULL ||
-			    (colon = strchr(name, ':')) == NULL ||
-			    (size_t)(colon - name) != strlen(id) ||
-			    strncmp(name, id, strlen(id)) != 0)
-				break;
-			*slash = '\0';
-			mpid = strtol(slash + 1, NULL, 10);
-			if (mpid == v[i].pid)
-				cb(colon + 1, v[i].pid, v[i].pgrp,
-				    proctree_start_ticks(v[i].pid), arg);
-			break;
-		}
+		*slash = '\0';
+		mpid = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || mpid <= 0 || mpid > INT32_MAX)
+			continue;
+		cb(name + idlen + 1, (pid_t)mpid, v[i].pid, v[i].pgrp, arg);
 	}
 	free(v);
+	return (0);
+}
+
+/* Parse the four ids of a "Uid:" or "Gid:" line of /proc/PID/status. */
+static int
+ident_ids(const char *s, unsigned long out[4])
+{
+	return (sscanf(s, "%lu %lu %lu %lu", &out[0], &out[1], &out[2],
+	    &out[3]) == 4 ? 0 : -1);
+}
+
+/*
+ * Who a process runs as (the four uids and gids of /proc/PID/status) and
+ * its executable (device and inode of /proc/PID/exe, and its path).  -1
+ * if the process is gone or cannot be read.
+ */
+int
+proctree_ident(pid_t pid, struct proctree_ident *id)
+{
+	char		 path[64], buf[4096], *l;
+	unsigned long	 u[4], g[4];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, i, have = 0;
+
+	memset(id, 0, sizeof(*id));
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	for (l = buf; l != NULL && *l != '\0'; l = strchr(l, '\n'),
+	    l = l != NULL ? l + 1 : NULL) {
+		if (strncmp(l, "Uid:", 4) == 0 && ident_ids(l + 4, u) == 0)
+			have |= 1;
+		else if (strncmp(l, "Gid:", 4) == 0 &&
+		    ident_ids(l + 4, g) == 0)
+			have |= 2;
+	}
+	if (have != 3)
+		return (-1);
+	for (i = 0; i < 4; i++) {
+		id->uid[i] = (uid_t)u[i];
+		id->gid[i] = (gid_t)g[i];
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	if (stat(path, &st) == 0) {
+		id->exe_dev = st.st_dev;
+		id->exe_ino = st.st_ino;
+	}
+	if ((n = readlink(path, id->exe, sizeof(id->exe) - 1)) > 0)
+		id->exe[n] = '\0';
+	else
+		id->exe[0] = '\0';
 	return (0);
 }
 

@@ -27,6 +27,17 @@ int	proctree_is_subreaper(void);
 int	proctree_collect_markers(char *const *, const pid_t *, size_t,
 	    const pid_t *, size_t, int, pid_t **, size_t *);
 int	proctree_find_instances(const char *, void (*)(const char *, pid_t,
-	    pid_t, unsigned long long, void *), void *);
+	    pid_t, pid_t, void *), void *);
+
+/* Who a process runs as and what it runs, from /proc. */
+struct proctree_ident {
+	uid_t		 uid[4];	/* real, effective, saved, fs */
+	gid_t		 gid[4];
+	dev_t		 exe_dev;	/* 0 and 0: unknown */
+	ino_t		 exe_ino;
+	char		 exe[256];
+};
+
+int	proctree_ident(pid_t, struct proctree_ident *);
 
 #endif

@@ -70,6 +70,7 @@ static void	program_sweep_cb(struct ev_loop *, ev_timer *, int);
 static void	program_pidpoll_cb(struct ev_loop *, ev_timer *, int);
 static void	program_unwatch(struct program *);
 static void	program_exec_cb(struct ev_loop *, ev_io *, int);
+static void	program_exetimer_cb(struct ev_loop *, ev_timer *, int);
 static void	killq_idle_cb(struct ev_loop *, ev_idle *, int);
 
 /*
@@ -314,6 +315,8 @@ program_new(struct program_config *pc)
 	p->timer.data = p;
 	ev_timer_init(&p->sweep, program_sweep_cb, 0., 0.);
 	p->sweep.data = p;
+	ev_timer_init(&p->exetimer, program_exetimer_cb, 0., 0.);
+	p->exetimer.data = p;
 	ev_timer_init(&p->pidpoll, program_pidpoll_cb, PIDPOLL_INTERVAL,
 	    PIDPOLL_INTERVAL);
 	p->pidpoll.data = p;
@@ -348,6 +351,7 @@ program_free(struct program *p)
 	eosfo_stop(p);
 	ev_timer_stop(EV_DEFAULT, &p->timer);
 	ev_timer_stop(EV_DEFAULT, &p->sweep);
+	ev_timer_stop(EV_DEFAULT, &p->exetimer);
 	killq_free(p->kq);
 	p->kq = NULL;
 	free(p->sigkilled);
@@ -557,18 +561,114 @@ program_open_output(struct program *p)
 	return (0);
 }
 
-/* Note the current run in the state file, so it can be adopted. */
-static void
-program_record_run(struct program *p)
+/*
+ * Note the current run in its record, so it can be adopted: at spawn,
+ * before the child is let through its gate (whom it will run as: the
+ * program's user, or chainkeeperd's own ids), and again once it has
+ * exec'd and once it is RUNNING, with its executable and real ids as
+ * /proc shows them.  The executable is written only when it changed.
+ */
+static int
+program_record_run(struct program *p, int execd)
 {
 	struct state_run	 r;
+	struct proctree_ident	 id;
 
-	p->start_ticks = proctree_start_ticks(p->pid);
+	memset(&r, 0, sizeof(r));
 	r.pid = p->pid;
 	r.start_ticks = p->start_ticks;
 	r.start_time = p->start_wall;
 	r.restarts = p->restarts;
-	state_run_set(p->pc->name, &r);
+	snprintf(r.boot_id, sizeof(r.boot_id), "%s", state_boot_id());
+	if (!execd) {
+		r.uid = p->pc->user != NULL ? p->pc->uid : getuid();
+		r.gid = p->pc->user != NULL ? p->pc->gid : getgid();
+		p->exe_dev = 0;
+		p->exe_ino = 0;
+	} else {
+		if (proctree_ident(p->pid, &id) == -1 || (id.exe_dev ==
+		    p->exe_dev && id.exe_ino == p->exe_ino))
+			return (0);
+		r.uid = id.uid[0];
+		r.gid = id.gid[0];
+		r.exe_dev = p->exe_dev = id.exe_dev;
+		r.exe_ino = p->exe_ino = id.exe_ino;
+		snprintf(r.exe, sizeof(r.exe), "%s", id.exe);
+	}
+	return (state_run_set(p->pc->name, &r));
+}
+
+/*
+ * A test hook (CK_TEST_CRASH_AT=point[:n], read once at start): chainkeeperd
+ * kills itself with SIGKILL the n-th time (default the first) it reaches
+ * the named point, to prove that no instant loses or doubles a program.
+ */
+static char	*crash_point;
+static int	 crash_count;
+
+void
+program_crash_hook(const char *spec)
+{
+	char	*c;
+
+	free(crash_point);
+	crash_point = NULL;
+	if (spec == NULL || *spec == '\0')
+		return;
+	crash_point = xstrdup(spec);
+	crash_count = 1;
+	if ((c = strchr(crash_point, ':')) != NULL) {
+		*c = '\0';
+		crash_count = atoi(c + 1);
+	}
+	log_info("test hook: SIGKILL at %s (time %d)", crash_point,
+	    crash_count);
+}
+
+/* When to look at a run's executable again, in s after its spawn. */
+static const ev_tstamp	exe_looks[] = { .01, .1, 1., 10., 60. };
+
+/*
+ * A wrapper (a shell script that ends in exec) replaces its executable
+ * after the exec chainkeeperd saw: look again 10 ms, 100 ms, 1 s, 10 s and
+ * 60 s after the spawn, and record what runs then.
+ */
+static void
+program_exetimer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct program	*p = w->data;
+	size_t		 n = sizeof(exe_looks) / sizeof(exe_looks[0]);
+
+	(void)loop;
+	(void)revents;
+	if (p->pid <= 0 || p->adopted)
+		return;
+	if (p->exec_ok)
+		program_record_run(p, 1);
+	if ((size_t)++p->exelooks < n) {
+		ev_now_update(EV_DEFAULT);
+		ev_timer_set(w, exe_looks[p->exelooks] -
+		    exe_looks[p->exelooks - 1], 0.);
+		ev_timer_start(EV_DEFAULT, w);
+	}
+}
+
+/* Record what a run executes now (before a reexec hands it over). */
+void
+program_note_exe(struct program *p)
+{
+	if (p->pid > 0 && p->exec_ok)
+		program_record_run(p, 1);
+}
+
+static void
+program_crash_at(const char *point)
+{
+	if (crash_point == NULL || strcmp(crash_point, point) != 0 ||
+	    --crash_count > 0)
+		return;
+	log_info("test hook: SIGKILL at %s", point);
+	raise(SIGKILL);
 }
 
 static void
@@ -661,12 +761,95 @@ program_adopt(struct program *p, pid_t pid, unsigned long long ticks,
 			ev_io_start(EV_DEFAULT, &p->pidio);
 		}
 	}
-	program_record_run(p);
+	p->exe_dev = 0;
+	p->exe_ino = 0;
+	program_record_run(p, 1);
 	program_set_state(p, PROGRAM_RUNNING, "adopted pid %ld%s, up %lld s",
 	    (long)pid, ppid == (long)getpid() ? "" : " (not a child: exit "
 	    "status will not be known)",
 	    (long long)(time(NULL) - p->start_wall));
 	return (0);
+}
+
+/*
+ * Whether the process a record names is the run it recorded; NULL if so,
+ * else why not.  The pid and start ticks name the process chainkeeperd
+ * forked (a recycled pid has later ticks); it must run as the recorded
+ * real uid and gid with no other effective, saved or filesystem id (not
+ * setuid or setgid), in this boot, and run the recorded executable once
+ * one was seen after exec.  A record of an older chainkeeperd (legacy:
+ * pid and ticks only) is held to the program's configured user instead.
+ */
+static const char *
+program_check_record(struct program *p, const struct state_run *r,
+    const struct proctree_ident *id, char *buf, size_t len)
+{
+	uid_t	 uid = r->uid;
+	gid_t	 gid = r->gid;
+	int	 i;
+
+	if (r->legacy) {
+		uid = p->pc->user != NULL ? p->pc->uid : getuid();
+		gid = p->pc->user != NULL ? p->pc->gid : getgid();
+	} else if (r->boot_id[0] != '\0' && strcmp(r->boot_id,
+	    state_boot_id()) != 0)
+		return ("recorded in an earlier boot");
+	for (i = 0; i < 4; i++)
+		if (id->uid[i] != uid || id->gid[i] != gid)
+			break;
+	if (i < 4) {
+		snprintf(buf, len, "it runs as uid %lu gid %lu (effective "
+		    "%lu/%lu), the record says uid %lu gid %lu",
+		    (unsigned long)id->uid[0], (unsigned long)id->gid[0],
+		    (unsigned long)id->uid[1], (unsigned long)id->gid[1],
+		    (unsigned long)uid, (unsigned long)gid);
+		return (buf);
+	}
+	if (!r->legacy && (r->exe_dev != 0 || r->exe_ino != 0) &&
+	    (id->exe_dev != r->exe_dev || id->exe_ino != r->exe_ino)) {
+		snprintf(buf, len, "it runs %s, the record says %s",
+		    id->exe[0] != '\0' ? id->exe : "an unknown executable",
+		    r->exe);
+		return (buf);
+	}
+	return (NULL);
+}
+
+/*
+ * Adopt the run a record names, if it is still that run (see above).
+ * Returns 0 if adopted; -1 if not, said in the log with pid and reason.
+ */
+int
+program_adopt_record(struct program *p, const struct state_run *r)
+{
+	struct proctree_ident	 id;
+	unsigned long long	 ticks;
+	const char		*why;
+	char			 buf[640];
+
+	ticks = proctree_start_ticks(r->pid);
+	if (ticks == 0 || (r->start_ticks != 0 && ticks != r->start_ticks) ||
+	    (r->start_ticks == 0 && !r->legacy)) {
+		log_info("%s: recorded pid %ld is gone", p->pc->name,
+		    (long)r->pid);
+		return (-1);
+	}
+	if (proctree_ident(r->pid, &id) == -1)
+		why = "its credentials cannot be read";
+	else
+		why = program_check_record(p, r, &id, buf, sizeof(buf));
+	if (why == NULL && proctree_start_ticks(r->pid) != ticks)
+		why = "it exited while being checked";
+	if (why != NULL) {
+		log_warnx("%s: not adopting recorded pid %ld: %s",
+		    p->pc->name, (long)r->pid, why);
+		return (-1);
+	}
+	if (r->legacy)
+		log_info("%s: pid %ld was recorded by an older chainkeeperd "
+		    "(no executable): adopted by pid, start time and user",
+		    p->pc->name, (long)r->pid);
+	return (program_adopt(p, r->pid, ticks, r->start_time, r->restarts));
 }
 
 /*
@@ -724,6 +907,7 @@ program_spawn(struct program *p)
 	    p->pc->name);
 	pid = spawn_program(p->pc, &io, p->marker);
 	close(ep[1]);
+	/* Nothing else is forked before the child is let through. */
 	if (pid == -1) {
 		e = errno;
 		close(ep[0]);
@@ -744,7 +928,15 @@ program_spawn(struct program *p)
 	snprintf(p->marker, sizeof(p->marker), "%s:%s/%ld", program_daemon_id,
 	    p->pc->name, (long)pid);
 	p->adopted = 0;
-	program_record_run(p);
+	p->start_ticks = proctree_start_ticks(pid);
+	program_crash_at("spawn-after-fork");
+	/* Recorded before it may run; a failed record is said and borne. */
+	program_record_run(p, 0);
+	program_crash_at("spawn-after-record");
+	spawn_release(io.gate);
+	program_crash_at("spawn-after-release");
+	p->exelooks = 0;
+	timer_set(&p->exetimer, (int64_t)(exe_looks[0] * 1000));
 	set_nonblock(ep[0]);
 	p->execfd = ep[0];
 	ev_io_init(&p->execio, program_exec_cb, ep[0], EV_READ);
@@ -790,6 +982,8 @@ program_exec_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (!program_exec_read(p))
 		return;
+	if (p->exec_ok && p->pid > 0)
+		program_record_run(p, 1);
 	if (p->exec_ok && p->state == PROGRAM_STARTING &&
 	    p->pc->startsecs_ms == 0) {
 		p->retries = 0;
@@ -994,6 +1188,8 @@ program_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	switch (p->state) {
 	case PROGRAM_STARTING:
 		p->retries = 0;
+		/* A wrapper may have exec'd the real program by now. */
+		program_record_run(p, 1);
 		program_set_state(p, PROGRAM_RUNNING, "pid %ld, up %lld ms",
 		    (long)p->pid, (long long)(now_ms() - p->start_ms));
 		break;
@@ -1396,6 +1592,31 @@ program_kill_leftovers(struct program *p, pid_t oldpid)
 		dead_after(0.2);
 }
 
+/*
+ * What an earlier chainkeeperd's runs left that carries a marker no run
+ * going on owns (escaped descendants of a run that ended while nobody
+ * watched, or a process that is not ours and only says so): swept like
+ * the leftovers of a run that ended here, by marker, anywhere.
+ */
+void
+program_sweep_marker(const char *marker)
+{
+	size_t	 i;
+
+	for (i = 0; i < ndead; i++)
+		if (dead_pgids[i] == 0 && strcmp(dead_markers[i], marker) == 0)
+			return;
+	dead_markers = xreallocarray(dead_markers, ndead + 1,
+	    sizeof(*dead_markers));
+	dead_pgids = xreallocarray(dead_pgids, ndead + 1, sizeof(*dead_pgids));
+	dead_pgids[ndead] = 0;
+	dead_markers[ndead++] = xstrdup(marker);
+	dead_rounds = 0;
+	dead_everywhere = 1;
+	if (dead_kq == NULL)
+		dead_after(0.2);
+}
+
 static int
 exit_is_sigkill(int status)
 {
@@ -1466,6 +1687,7 @@ program_child_exited(struct program *p, int status)
 	if (p->exit_oom)
 		rules_program_event(p, RULE_ON_OOM, what);
 	program_unwatch(p);
+	ev_timer_stop(EV_DEFAULT, &p->exetimer);
 	state_run_clear(p->pc->name);
 	eosfo_exited(p);
 	p->pid = 0;

@@ -77,6 +77,10 @@ struct program {
 	struct logfile	*out;
 	struct logfile	*err;
 	unsigned long long start_ticks;	/* of the main pid, from /proc */
+	dev_t		 exe_dev;	/* its executable, as last recorded */
+	ino_t		 exe_ino;
+	ev_timer	 exetimer;	/* look at the executable again */
+	int		 exelooks;	/* looks done in this run */
 	int		 adopted;	/* a run started by an earlier daemon */
 	int		 pidfd;		/* exit watch of an adopted non-child */
 	ev_io		 pidio;
@@ -108,6 +112,12 @@ int		 program_note_oom(const char *, pid_t, int);
 void		 program_attach_output(struct program *, int, int, int, int);
 int		 program_adopt(struct program *, pid_t, unsigned long long,
 		    time_t, unsigned int);
+struct state_run;
+int		 program_adopt_record(struct program *,
+		    const struct state_run *);
+void		 program_sweep_marker(const char *);
+void		 program_crash_hook(const char *);
+void		 program_note_exe(struct program *);
 
 /* A wait status for an exit that was not ours to reap. */
 #define PROGRAM_EXIT_UNKNOWN	(-1)

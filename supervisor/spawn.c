@@ -3,6 +3,14 @@
  * signal state, its rlimits, umask, directory and user, stdin from
  * /dev/null, the output pipes, and nothing else open but the exec error
  * pipe (close-on-exec), through which it reports a failed exec.
+ *
+ * Before its exec the child waits at a gate: a pipe from which it reads
+ * one byte, written by spawn_release() once the run is recorded.  If
+ * chainkeeperd dies first, the child reads EOF (the write end was only
+ * ever open in chainkeeperd) and exits without running the program: so a
+ * program never runs unless its run is recorded, whatever instant
+ * chainkeeperd is killed at.  The gate is read after the user is set, so
+ * a released child already runs with the recorded uid and gid.
  */
 #include "autoconf.h"
 
@@ -137,20 +145,41 @@ close_from(int fd)
 }
 
 /*
- * fork, set the child up and exec.  Returns the pid, or -1 with errno if
- * fork failed; a failed exec is reported on io->execfd and the child exits
- * 127.  Nothing here blocks the parent.
+ * Let a spawned child run its program (see above) and close the gate.
+ * Returns -1 if the child is gone already (its exit tells the rest).
+ */
+int
+spawn_release(int gate)
+{
+	ssize_t	 n;
+
+	do
+		n = write(gate, "", 1);
+	while (n == -1 && errno == EINTR);
+	close(gate);
+	return (n == 1 ? 0 : -1);
+}
+
+/*
+ * fork, set the child up and let it wait at the gate (io->gate is set to
+ * the write end, for spawn_release()).  Returns the pid, or -1 with errno
+ * if fork failed; a failed exec is reported on io->execfd and the child
+ * exits 127.  Nothing here blocks the parent.
  */
 pid_t
-spawn_program(const struct program_config *pc, const struct spawn_io *io,
+spawn_program(const struct program_config *pc, struct spawn_io *io,
     const char *name)
 {
-	char		**env, *marker;
+	char		**env, *marker, c;
 	pid_t		  pid;
 	sigset_t	  all, old;
 	struct rlimit	  rl;
-	int		  i, fd, ex;
+	int		  i, fd, ex, gate[2], e;
+	ssize_t		  n;
 
+	io->gate = -1;
+	if (pipe2(gate, O_CLOEXEC) == -1)
+		return (-1);
 	env = build_env(pc, &marker);
 	/*
 	 * Block every signal across fork: until the child has reset its
@@ -161,14 +190,20 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 	sigprocmask(SIG_BLOCK, &all, &old);
 	switch ((pid = fork())) {
 	case -1:
+		e = errno;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		free_argv(env);
+		close(gate[0]);
+		close(gate[1]);
+		errno = e;
 		return (-1);
 	case 0:
 		break;
 	default:
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		free_argv(env);
+		close(gate[0]);
+		io->gate = gate[1];
 		return (pid);
 	}
 
@@ -184,19 +219,20 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 		child_fail(ex);
 	if ((fd = open("/dev/null", O_RDWR)) == -1)
 		child_fail(ex);
-	/* Move the exec pipe out of the way of 0, 1, 2 first. */
-	if (ex < 3) {
-		if ((ex = fcntl(ex, F_DUPFD_CLOEXEC, 3)) == -1)
-			child_fail(io->execfd);
-	}
+	/* Move the exec pipe and the gate out of the way of 0 to 4 first. */
+	if ((ex = fcntl(ex, F_DUPFD_CLOEXEC, 5)) == -1)
+		child_fail(io->execfd);
+	if ((gate[0] = fcntl(gate[0], F_DUPFD_CLOEXEC, 5)) == -1)
+		child_fail(ex);
 	if (dup2(fd, STDIN_FILENO) == -1 ||
 	    dup2(io->out != -1 ? io->out : fd, STDOUT_FILENO) == -1 ||
 	    dup2(io->err != -1 ? io->err : fd, STDERR_FILENO) == -1)
 		child_fail(ex);
-	if (dup3(ex, 3, O_CLOEXEC) == -1)
+	if (dup3(ex, 3, O_CLOEXEC) == -1 || dup3(gate[0], 4, O_CLOEXEC) == -1)
 		child_fail(ex);
 	ex = 3;
-	close_from(4);
+	/* This closes the gate's write end too: only the parent holds it. */
+	close_from(5);
 
 	rl = nofile_orig;
 	if (pc->limit_set[LIMIT_NOFILE])
@@ -219,6 +255,13 @@ spawn_program(const struct program_config *pc, const struct spawn_io *io,
 	}
 	if (pc->directory != NULL && chdir(pc->directory) == -1)
 		child_fail(ex);
+	/* Wait until the run is recorded; EOF: chainkeeperd is gone. */
+	do
+		n = read(4, &c, 1);
+	while (n == -1 && errno == EINTR);
+	if (n != 1)
+		_exit(126);
+	close(4);
 	/* PATH for the lookup is the program's own (environment:). */
 	environ = env;
 	execvp(pc->argv[0], pc->argv);

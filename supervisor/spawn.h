@@ -11,11 +11,13 @@ struct spawn_io {
 	int	 out;		/* child's stdout */
 	int	 err;		/* child's stderr */
 	int	 execfd;	/* write end of the exec error pipe */
+	int	 gate;		/* set: write end of the start gate */
 };
 
 void	spawn_init(void);
 void	spawn_nofile(struct rlimit *, const struct rlimit *);
-pid_t	spawn_program(const struct program_config *, const struct spawn_io *,
+pid_t	spawn_program(const struct program_config *, struct spawn_io *,
 	    const char *);
+int	spawn_release(int);
 
 #endif

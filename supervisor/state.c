@@ -1,11 +1,15 @@
 /*
  * The state file, state_dir/state.json: what must survive a restart of
- * chainkeeperd: which programs were stopped by hand, and the running
- * process of each program (pid and start ticks) so it can be adopted.  It is written
- * to a temporary file, fsync'd, renamed over the old one and the folder
- * fsync'd, so a crash leaves either the old or the new state, never half.
- * When it cannot be written (a full disk) that is logged once, the write is
- * tried again every second, and its success is logged.
+ * chainkeeperd: which programs were stopped by hand, holds and the like.
+ * It is written to a temporary file, fsync'd, renamed over the old one and
+ * the folder fsync'd, so a crash leaves either the old or the new state,
+ * never half.  When it cannot be written (a full disk) that is logged once,
+ * the write is tried again every second, and its success is logged.
+ *
+ * The run of each program, what adoption goes by, is kept apart, one small
+ * file per program in state_dir/runs, written at once (not at the end of
+ * the loop iteration) so that it is in place before the program's exec:
+ * a respawn costs one small file, not a rewrite of the whole state.
  */
 #include "autoconf.h"
 
@@ -32,8 +36,12 @@ static json_t	*state;		/* owned: {"version":1,"programs":{...}} */
 static int	 state_dirty;	/* runtime records changed, not yet written */
 static int	 state_failing;	/* the last write failed */
 static ev_timer	 state_retry;
+static int	 runs_fd = -1;	/* state_dir/runs, O_DIRECTORY */
+static int	 runs_failing;	/* the last run record write failed */
+static char	 boot_id[40];
 
 static int	state_write(int);
+static void	state_runs_open(const char *);
 static void	state_retry_cb(struct ev_loop *, ev_timer *, int);
 static json_t	*state_program(const char *);
 
@@ -68,7 +76,52 @@ state_open(const char *dir)
 		v = json_pack("{s:i,s:{}}", "version", STATE_VERSION,
 		    "programs");
 	state = v;
+	state_runs_open(dir);
 	return (0);
+}
+
+/* This boot's id (/proc/sys/kernel/random/boot_id); "" if unknown. */
+const char *
+state_boot_id(void)
+{
+	FILE	*f;
+
+	if (boot_id[0] == '\0' && (f = fopen("/proc/sys/kernel/random/boot_id",
+	    "re")) != NULL) {
+		if (fgets(boot_id, sizeof(boot_id), f) == NULL)
+			boot_id[0] = '\0';
+		boot_id[strcspn(boot_id, "\n")] = '\0';
+		fclose(f);
+	}
+	return (boot_id);
+}
+
+/*
+ * Open (make) state_dir/runs.  It must be a folder of ours that nobody
+ * else can write, or run records are neither read nor written (programs
+ * then are not adopted after a crash of chainkeeperd, only restarted).
+ */
+static void
+state_runs_open(const char *dir)
+{
+	struct stat	 st;
+	char		*path;
+
+	xasprintf(&path, "%s/runs", dir);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		log_warn("state: mkdir %s", path);
+	if ((runs_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		log_warn("state: %s: run records are not kept", path);
+	else if (fstat(runs_fd, &st) == -1 || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) != 0) {
+		log_warnx("state: %s must belong to uid %ld and not be group "
+		    "or other writable: run records are not kept", path,
+		    (long)geteuid());
+		close(runs_fd);
+		runs_fd = -1;
+	}
+	free(path);
 }
 
 void
@@ -81,6 +134,10 @@ state_close(void)
 	state = NULL;
 	free(state_dir);
 	state_dir = NULL;
+	if (runs_fd != -1)
+		close(runs_fd);
+	runs_fd = -1;
+	runs_failing = 0;
 }
 
 int
@@ -119,27 +176,9 @@ state_program(const char *name)
 	return (p);
 }
 
-/*
- * Record a program's current run (pid and start ticks name the process for
- * good).  Written at the end of the loop iteration, without fsync: it only
- * matters while the machine stays up, and a crash of chainkeeperd alone
- * keeps the page cache.
- */
-void
-state_run_set(const char *name, const struct state_run *r)
-{
-	json_t	*p = state_program(name);
-
-	json_object_set_new(p, "run", json_pack("{s:I,s:I,s:I,s:I}",
-	    "pid", (json_int_t)r->pid,
-	    "start_ticks", (json_int_t)r->start_ticks,
-	    "start_time", (json_int_t)r->start_time,
-	    "restarts", (json_int_t)r->restarts));
-	state_dirty = 1;
-}
-
-void
-state_run_clear(const char *name)
+/* Forget a record an older chainkeeperd kept in state.json. */
+static void
+state_run_legacy_clear(const char *name)
 {
 	json_t	*p;
 
@@ -150,24 +189,150 @@ state_run_clear(const char *name)
 	state_dirty = 1;
 }
 
-/* The recorded run of a program; -1 if there is none. */
+/*
+ * Record a program's current run in state_dir/runs/NAME, at once: a new
+ * file renamed over the old one.  It is not fsync'd: what it protects
+ * against is a crash of chainkeeperd, after which the page cache holds it
+ * for the next reader; a crash of the machine takes the programs along,
+ * and a record from an earlier boot is never adopted (boot_id).  Returns
+ * -1 if it could not be written (said once until it works again).
+ */
+int
+state_run_set(const char *name, const struct state_run *r)
+{
+	char	*text = NULL, tmp[80];
+	json_t	*o;
+	size_t	 len;
+	ssize_t	 n;
+	int	 fd = -1, rc = -1;
+
+	state_run_legacy_clear(name);
+	if (runs_fd == -1)
+		return (-1);
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:I,s:I}",
+	    "pid", (json_int_t)r->pid,
+	    "start_ticks", (json_int_t)r->start_ticks,
+	    "start_time", (json_int_t)r->start_time,
+	    "restarts", (json_int_t)r->restarts,
+	    "uid", (json_int_t)r->uid,
+	    "gid", (json_int_t)r->gid,
+	    "boot_id", r->boot_id,
+	    "exe", r->exe,
+	    "exe_dev", (json_int_t)r->exe_dev,
+	    "exe_ino", (json_int_t)r->exe_ino);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL)
+		fatalx("state: cannot encode a run record");
+	json_decref(o);
+	len = strlen(text);
+	text[len++] = '\n';	/* over the NUL */
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	if ((fd = openat(runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		goto done;
+	if ((n = write(fd, text, len)) != (ssize_t)len) {
+		if (n >= 0)
+			errno = ENOSPC;
+		goto done;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		goto done;
+	}
+	fd = -1;
+	if (renameat(runs_fd, tmp, runs_fd, name) == -1)
+		goto done;
+	rc = 0;
+done:
+	if (rc == -1 && !runs_failing)
+		log_warn("state: cannot record the run of %s (%s/runs/%s): "
+		    "after a crash of chainkeeperd it would be restarted, "
+		    "not adopted", name, state_dir, name);
+	else if (rc == 0 && runs_failing)
+		log_info("state: run records are written again");
+	runs_failing = rc == -1;
+	if (fd != -1) {
+		close(fd);
+		unlinkat(runs_fd, tmp, 0);
+	}
+	free(text);
+	return (rc);
+}
+
+void
+state_run_clear(const char *name)
+{
+	state_run_legacy_clear(name);
+	if (runs_fd != -1 && unlinkat(runs_fd, name, 0) == -1 &&
+	    errno != ENOENT)
+		log_warn("state: unlink %s/runs/%s", state_dir, name);
+}
+
+/* A field of a run record as an integer (0 if missing). */
+static json_int_t
+run_int(json_t *run, const char *key)
+{
+	return (json_integer_value(json_object_get(run, key)));
+}
+
+/*
+ * The recorded run of a program: its file in runs, else what an older
+ * chainkeeperd left in state.json (legacy); -1 if there is none.
+ */
 int
 state_run_get(const char *name, struct state_run *r)
 {
-	json_t	*run;
+	json_t		*run = NULL, *owned = NULL;
+	json_error_t	 err;
+	struct stat	 st;
+	char		 buf[4096];
+	ssize_t		 n;
+	int		 fd;
 
-	run = json_object_get(json_object_get(json_object_get(state,
-	    "programs"), name), "run");
-	if (!json_is_object(run))
-		return (-1);
 	memset(r, 0, sizeof(*r));
-	r->pid = (pid_t)json_integer_value(json_object_get(run, "pid"));
-	r->start_ticks = (unsigned long long)json_integer_value(
-	    json_object_get(run, "start_ticks"));
-	r->start_time = (time_t)json_integer_value(json_object_get(run,
-	    "start_time"));
-	r->restarts = (unsigned int)json_integer_value(json_object_get(run,
-	    "restarts"));
+	if (runs_fd != -1 && (fd = openat(runs_fd, name, O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && st.st_nlink == 1 &&
+		    (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+			buf[n] = '\0';
+			if ((owned = json_loads(buf, 0, &err)) == NULL)
+				log_warnx("state: %s/runs/%s: unreadable "
+				    "(%s): ignored", state_dir, name, err.text);
+		}
+		close(fd);
+	}
+	if (json_is_object(owned))
+		run = owned;
+	else {
+		run = json_object_get(json_object_get(json_object_get(state,
+		    "programs"), name), "run");
+		if (!json_is_object(run)) {
+			json_decref(owned);
+			return (-1);
+		}
+		r->legacy = 1;
+	}
+	r->pid = (pid_t)run_int(run, "pid");
+	r->start_ticks = (unsigned long long)run_int(run, "start_ticks");
+	r->start_time = (time_t)run_int(run, "start_time");
+	r->restarts = (unsigned int)run_int(run, "restarts");
+	if (!r->legacy) {
+		r->uid = (uid_t)run_int(run, "uid");
+		r->gid = (gid_t)run_int(run, "gid");
+		snprintf(r->boot_id, sizeof(r->boot_id), "%s",
+		    json_string_value(json_object_get(run, "boot_id")) != NULL ?
+		    json_string_value(json_object_get(run, "boot_id")) : "");
+		snprintf(r->exe, sizeof(r->exe), "%s",
+		    json_string_value(json_object_get(run, "exe")) != NULL ?
+		    json_string_value(json_object_get(run, "exe")) : "");
+		r->exe_dev = (dev_t)run_int(run, "exe_dev");
+		r->exe_ino = (ino_t)run_int(run, "exe_ino");
+		/* A record must say whom the process runs as. */
+		if (!json_is_integer(json_object_get(run, "uid")) ||
+		    !json_is_integer(json_object_get(run, "gid")))
+			r->pid = 0;
+	}
+	json_decref(owned);
 	return (r->pid > 0 ? 0 : -1);
 }
 
