@@ -249,13 +249,16 @@ class Model:
             exp[name].pid = None
         self.expect = exp
 
-    def step_daemon_back(self, adopted):
-        """chainkeeperd came back after a SIGKILL (adopted) or a reexec."""
+    def step_daemon_back(self, adopted, touched=()):
+        """chainkeeperd came back after a SIGKILL (adopted) or a reexec;
+        touched programs had a request cut short: anything goes."""
         exp = {}
         for n, s in self.eff().items():
             st, pid, waiting = self.seen[n]
             hand = self.hand.get(n, False)
-            if st == "RUNNING" and s["kind"] in STAYS_UP:
+            if n in touched:
+                exp[n] = Expect(ALL - {"STOPPING"})
+            elif st == "RUNNING" and s["kind"] in STAYS_UP:
                 exp[n] = Expect(["RUNNING"], pid=pid, hand=hand)
             elif s["kind"] == "short" and st != "STOPPED":
                 exp[n] = Expect(ALL - {"STOPPING"}, hand=hand)
@@ -279,10 +282,7 @@ class Model:
 
     def step_unknown(self, touched):
         """A request cut short by a SIGKILL: touched ones may be anything."""
-        self.step_daemon_back(True)
-        for n in touched:
-            if n in self.expect:
-                self.expect[n] = Expect(ALL - {"STOPPING"})
+        self.step_daemon_back(True, touched)
 
     def observe(self, status):
         """Take what status settled to as the next starting point."""
