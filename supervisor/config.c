@@ -696,7 +696,8 @@ depends_item(struct cfgctx *ctx, yaml_node_t *n, char **name, char **probe)
 		if (strcmp(ks, "program") == 0)
 			set_str(name, get_string(ctx, v, "depends_on.program"));
 		else if (strcmp(ks, "healthy") == 0)
-			set_str(probe, get_string(ctx, v, "depends_on.healthy"));
+			set_str(probe, get_string(ctx, v,
+			    "depends_on.healthy"));
 		else
 			cfg_error(ctx, k, "depends_on: unknown key \"%s\" "
 			    "(program, healthy)", ks);
@@ -2058,9 +2059,9 @@ validate(struct cfgctx *ctx)
 			else if (pc->depends_healthy[j] != NULL &&
 			    kinds != NULL &&
 			    !has_probe(dpc, pc->depends_healthy[j]))
-				xasprintf(&msg, "program \"%s\" waits for probe "
-				    "\"%s\" of \"%s\", which has no such probe",
-				    pc->name, pc->depends_healthy[j],
+				xasprintf(&msg, "program \"%s\" waits for "
+				    "probe \"%s\" of \"%s\", which has no such "
+				    "probe", pc->name, pc->depends_healthy[j],
 				    pc->depends_on[j]);
 			else
 				continue;
@@ -2263,7 +2264,8 @@ depends_json(const struct program_config *pc)
 
 	for (i = 0; pc->depends_on[i] != NULL; i++) {
 		if (pc->depends_healthy[i] == NULL)
-			json_array_append_new(a, json_string(pc->depends_on[i]));
+			json_array_append_new(a,
+			    json_string(pc->depends_on[i]));
 		else
 			json_array_append_new(a, json_pack("{s:s,s:s}",
 			    "program", pc->depends_on[i], "healthy",
