@@ -8,7 +8,7 @@ CK_PACKAGES="build-essential autoconf automake pkg-config libev-dev
 libyaml-dev libjansson-dev libcurl4-openssl-dev libproc2-dev libcmocka-dev jq python3 procps
 util-linux passwd mandoc litecoind curl
 libmicrohttpd-dev prometheus influxdb chromium
-clang libclang-rt-14-dev valgrind"
+clang libclang-rt-14-dev valgrind python3-hypothesis"
 
 ck_install() {
 	missing=""

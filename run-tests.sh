@@ -66,6 +66,16 @@ else
 	failed=$((failed + 1))
 fi
 
+echo "== model-based test (regressions, then ${CK_MODEL_SECONDS:-150} s; tests/model/run --seconds 3600 for the long one)"
+if tests/model/run --replay tests/model/regress &&
+    tests/model/run --seconds "${CK_MODEL_SECONDS:-150}" --seed 1 \
+    --seed "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')" \
+    --seed "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+
 echo "== man page lint"
 if mandoc -Tlint -W warning man/*.[58] >lint.out 2>&1 && [ ! -s lint.out ]; then
 	passed=$((passed + 1))

@@ -105,6 +105,22 @@ program_changed(struct program *p)
 	dirty = 1;
 }
 
+/* A probe result: to the rules; a healthy one may start a waiter. */
+static void
+probe_changed(struct probe *pr)
+{
+	struct program	*p;
+
+	rules_probe_result(pr);
+	if (pr->health != PROBE_HEALTHY)
+		return;
+	TAILQ_FOREACH(p, &programs, entry)
+		if (p->waiting) {
+			dirty = 1;
+			break;
+		}
+}
+
 int
 daemon_shutting_down(void)
 {
@@ -127,27 +143,6 @@ daemon_admin_stop(struct program *p)
 	p->admin_stopped = 1;
 	state_set_admin_stopped(p->pc->name, 1);
 	program_stop(p);
-}
-
-/* Take the programs out of a configuration: the programs own them now. */
-static void
-take_programs(struct config *cfg)
-{
-	struct program	*p;
-	size_t		 i;
-
-	for (i = 0; i < cfg->nprograms; i++) {
-		if (cfg->programs[i] == NULL)
-			continue;
-		p = program_new(cfg->programs[i]);
-		cfg->programs[i] = NULL;
-		p->admin_stopped = state_admin_stopped(p->pc->name);
-		p->held_until = state_held_until(p->pc->name);
-		if (p->admin_stopped)
-			log_info("%s: stopped by hand earlier: not starting",
-			    p->pc->name);
-	}
-	cfg->nprograms = 0;
 }
 
 /*
@@ -331,11 +326,7 @@ json_t *
 daemon_reload(char **errors)
 {
 	struct config		*ncfg;
-	struct program		*p, *np;
-	struct program_config	*npc;
-	json_t			*added, *changed, *removed;
-	size_t			 i, same = 0;
-	int			 active;
+	json_t			*res;
 
 	if (shutting_down) {
 		*errors = xstrdup("chainkeeperd is shutting down");
@@ -348,50 +339,12 @@ daemon_reload(char **errors)
 		sd_notify("READY=1");
 		return (NULL);
 	}
-	added = json_array();
-	changed = json_array();
-	removed = json_array();
-	TAILQ_FOREACH_SAFE(p, &programs, entry, np) {
-		if (p->removed)
-			continue;
-		for (i = 0; i < ncfg->nprograms; i++)
-			if (strcmp(ncfg->programs[i]->name, p->pc->name) == 0)
-				break;
-		if (i == ncfg->nprograms) {
-			json_array_append_new(removed,
-			    json_string(p->pc->name));
-			p->removed = 1;
-			program_stop(p);
-			continue;
-		}
-		npc = ncfg->programs[i];
-		/* The rest of the new list is matched by name only once. */
-		memmove(&ncfg->programs[i], &ncfg->programs[i + 1],
-		    (ncfg->nprograms - i - 1) * sizeof(*ncfg->programs));
-		ncfg->nprograms--;
-		if (config_program_equal(p->pc, npc)) {
-			config_program_free(npc);
-			same++;
-			continue;
-		}
-		json_array_append_new(changed, json_string(p->pc->name));
-		active = !program_is_stopped(p) || p->waiting;
-		config_program_free(p->next_pc);
-		p->next_pc = npc;
-		if (active || (npc->autostart && !p->admin_stopped)) {
-			program_restart(p);
-		} else
-			program_stop(p);	/* applies next_pc now */
-	}
-	for (i = 0; i < ncfg->nprograms; i++)
-		json_array_append_new(added,
-		    json_string(ncfg->programs[i]->name));
+	res = program_reload(ncfg);
 	if (strcmp(ncfg->control_socket, cur_config->control_socket) != 0 ||
 	    ncfg->control_mode != cur_config->control_mode ||
 	    strcmp(ncfg->state_dir, cur_config->state_dir) != 0)
 		log_warnx("reload: control and state_dir changes take effect "
 		    "when chainkeeperd restarts");
-	take_programs(ncfg);
 	/* Keep the globals chainkeeperd runs with; take the rest. */
 	free(ncfg->control_socket);
 	ncfg->control_socket = xstrdup(cur_config->control_socket);
@@ -404,13 +357,14 @@ daemon_reload(char **errors)
 	metrics_reload(cur_config);
 	alerts_configure(&cur_config->alerts);
 	autostart_all();
-	log_info("reload: %zu added, %zu changed, %zu removed, %zu unchanged",
-	    json_array_size(added), json_array_size(changed),
-	    json_array_size(removed), same);
+	log_info("reload: %zu added, %zu changed, %zu removed, %lld unchanged",
+	    json_array_size(json_object_get(res, "added")),
+	    json_array_size(json_object_get(res, "changed")),
+	    json_array_size(json_object_get(res, "removed")),
+	    (long long)json_integer_value(json_object_get(res, "unchanged")));
 	dirty = 1;
 	sd_notify("READY=1");
-	return (json_pack("{s:o,s:o,s:o,s:I}", "added", added, "changed",
-	    changed, "removed", removed, "unchanged", (json_int_t)same));
+	return (res);
 }
 
 static void
@@ -1018,14 +972,14 @@ main(int argc, char *argv[])
 	ev_prepare_init(&prepare_w, prepare_cb);
 	ev_prepare_start(EV_DEFAULT, &prepare_w);
 	program_changed_hook = program_changed;
-	probe_changed_hook = rules_probe_result;
+	probe_changed_hook = probe_changed;
 	journal_open(cur_config->state_dir);
 	alerts_start(cur_config->state_dir, &cur_config->alerts);
 	probe_oom_note_hook = program_note_oom;
 
 	if (control_listen(cur_config) == -1)
 		return (1);
-	take_programs(cur_config);
+	program_take_all(cur_config);
 	if (reexec != NULL)
 		reexec_restore(reexec);
 	adopt_running();

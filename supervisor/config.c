@@ -719,15 +719,95 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 }
 
 
+/* Free depends_healthy, which is as long as depends_on. */
+static void
+free_depends_healthy(struct program_config *pc)
+{
+	size_t	 i;
+
+	if (pc->depends_healthy == NULL)
+		return;
+	for (i = 0; pc->depends_on[i] != NULL; i++)
+		free(pc->depends_healthy[i]);
+	free(pc->depends_healthy);
+	pc->depends_healthy = NULL;
+}
+
+/* One depends_on item in the long form: {program: name, healthy: probe}. */
+static int
+depends_item(struct cfgctx *ctx, yaml_node_t *n, char **name, char **probe)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*ks;
+
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = node_get(ctx, p->key);
+		v = node_get(ctx, p->value);
+		if ((ks = scalar(ctx, k, "depends_on key")) == NULL)
+			continue;
+		if (strcmp(ks, "program") == 0)
+			set_str(name, get_string(ctx, v, "depends_on.program"));
+		else if (strcmp(ks, "healthy") == 0)
+			set_str(probe, get_string(ctx, v,
+			    "depends_on.healthy"));
+		else
+			cfg_error(ctx, k, "depends_on: unknown key \"%s\" "
+			    "(program, healthy)", ks);
+	}
+	if (*name == NULL) {
+		cfg_error(ctx, n, "depends_on: an item needs program");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * depends_on: a name, or a list of names and {program, healthy} items; the
+ * latter waits for that probe of the program to be healthy.
+ */
 static void
 pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
-	char	**v;
+	yaml_node_item_t	*it;
+	yaml_node_t		*e;
+	char			**v, **h, *name, *probe;
+	size_t			 i = 0, len;
 
-	if ((v = get_list(ctx, n, "depends_on")) == NULL)
-		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		if ((v = get_list(ctx, n, "depends_on")) == NULL)
+			return;
+		len = 1;
+	} else {
+		len = (size_t)(n->data.sequence.items.top -
+		    n->data.sequence.items.start);
+		v = xcalloc(len + 1, sizeof(*v));
+	}
+	h = xcalloc(len + 1, sizeof(*h));
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++) {
+			e = node_get(ctx, *it);
+			name = probe = NULL;
+			if (e->type == YAML_MAPPING_NODE) {
+				if (depends_item(ctx, e, &name, &probe) == -1) {
+					free(probe);
+					continue;
+				}
+			} else if (scalar(ctx, e, "depends_on") != NULL)
+				name = xstrdup((const char *)
+				    e->data.scalar.value);
+			else
+				continue;
+			v[i] = name;
+			h[i++] = probe;
+		}
+	}
 	free_argv(pc->depends_on);
+	free_depends_healthy(pc);
 	pc->depends_on = v;
+	pc->depends_healthy = h;
 }
 
 static void
@@ -1466,6 +1546,7 @@ program_new(const char *name, const char *file, int line, int col)
 	pc->backoff.jitter_pct = 10;
 	pc->env = xcalloc(1, sizeof(char *));
 	pc->depends_on = xcalloc(1, sizeof(char *));
+	pc->depends_healthy = xcalloc(1, sizeof(char *));
 	return (pc);
 }
 
@@ -1487,6 +1568,7 @@ config_program_free(struct program_config *pc)
 	free(pc->exitcodes);
 	free(pc->out.path);
 	free(pc->err.path);
+	free_depends_healthy(pc);
 	free_argv(pc->depends_on);
 	for (i = 0; i < pc->nprobes; i++)
 		kinds->probe_config_free(pc->probes[i]);
@@ -2196,6 +2278,18 @@ find_dep(struct config *cfg, const char *name)
 	return (config_find(cfg, name));
 }
 
+/* Whether pc has a probe of that name. */
+static int
+has_probe(const struct program_config *pc, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < pc->nprobes; i++)
+		if (strcmp(pc->probes[i]->name, name) == 0)
+			return (1);
+	return (0);
+}
+
 /*
  * Depth-first search for a depends_on cycle through programs[start]:
  * whether it is reachable again from pc.  A program that only depends on
@@ -2244,7 +2338,7 @@ static void
 validate(struct cfgctx *ctx)
 {
 	struct config		*cfg = ctx->cfg;
-	struct program_config	*pc;
+	struct program_config	*pc, *dpc;
 	size_t			 i, j;
 	int			*mark;
 	char			*msg;
@@ -2264,9 +2358,17 @@ validate(struct cfgctx *ctx)
 			if (strcmp(pc->depends_on[j], pc->name) == 0)
 				xasprintf(&msg, "program \"%s\" depends on "
 				    "itself", pc->name);
-			else if (find_dep(cfg, pc->depends_on[j]) == NULL)
+			else if ((dpc = find_dep(cfg, pc->depends_on[j])) ==
+			    NULL)
 				xasprintf(&msg, "program \"%s\" depends on "
 				    "\"%s\", which is not defined", pc->name,
+				    pc->depends_on[j]);
+			else if (pc->depends_healthy[j] != NULL &&
+			    kinds != NULL &&
+			    !has_probe(dpc, pc->depends_healthy[j]))
+				xasprintf(&msg, "program \"%s\" waits for "
+				    "probe \"%s\" of \"%s\", which has no such "
+				    "probe", pc->name, pc->depends_healthy[j],
 				    pc->depends_on[j]);
 			else
 				continue;
@@ -2463,6 +2565,25 @@ strv_json(char **v)
 	return (a);
 }
 
+/* depends_on as written: a name, or {program, healthy}. */
+static json_t *
+depends_json(const struct program_config *pc)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; pc->depends_on[i] != NULL; i++) {
+		if (pc->depends_healthy[i] == NULL)
+			json_array_append_new(a,
+			    json_string(pc->depends_on[i]));
+		else
+			json_array_append_new(a, json_pack("{s:s,s:s}",
+			    "program", pc->depends_on[i], "healthy",
+			    pc->depends_healthy[i]));
+	}
+	return (a);
+}
+
 static json_t *
 limit_json(rlim_t v)
 {
@@ -2618,7 +2739,7 @@ config_program_json(const struct program_config *pc, int redact)
 	    "initial_ms", (json_int_t)pc->backoff.initial_ms, "max_ms",
 	    (json_int_t)pc->backoff.max_ms, "jitter_pct",
 	    pc->backoff.jitter_pct));
-	json_object_set_new(o, "depends_on", strv_json(pc->depends_on));
+	json_object_set_new(o, "depends_on", depends_json(pc));
 	json_object_set_new(o, "limits", limits);
 	probes = json_array();
 	for (i = 0; i < pc->nprobes; i++) {

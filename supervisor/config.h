@@ -70,6 +70,8 @@ struct program_config {
 	struct logfile_config err;
 	struct backoff_config backoff;
 	char		**depends_on;	/* NULL-terminated */
+	char		**depends_healthy; /* as long: a probe of that
+					   program to be healthy, or NULL */
 	int		 limit_set[LIMIT_MAX];
 	rlim_t		 limit[LIMIT_MAX];
 	struct probe_config **probes;

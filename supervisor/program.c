@@ -433,16 +433,33 @@ timer_set(ev_timer *t, int64_t ms)
 	ev_timer_start(EV_DEFAULT, t);
 }
 
+/* Whether d is RUNNING and, when probe is set, that probe is healthy. */
 static int
-deps_running(struct program *p, const char **missing)
+dep_ready(const struct program *d, const char *probe)
 {
-	struct program	*d;
-	size_t		 i;
+	size_t	 i;
+
+	if (d == NULL || d->removed || d->state != PROGRAM_RUNNING)
+		return (0);
+	if (probe == NULL)
+		return (1);
+	for (i = 0; i < d->nprobes; i++)
+		if (strcmp(d->probes[i]->cfg->name, probe) == 0)
+			return (d->probes[i]->health == PROBE_HEALTHY);
+	return (0);
+}
+
+/* Whether every depends_on is ready; else the first that is not. */
+static int
+deps_running(struct program *p, const char **missing, const char **probe)
+{
+	size_t	 i;
 
 	for (i = 0; p->pc->depends_on[i] != NULL; i++) {
-		d = program_find(p->pc->depends_on[i]);
-		if (d == NULL || d->state != PROGRAM_RUNNING) {
+		if (!dep_ready(program_find(p->pc->depends_on[i]),
+		    p->pc->depends_healthy[i])) {
 			*missing = p->pc->depends_on[i];
+			*probe = p->pc->depends_healthy[i];
 			return (0);
 		}
 	}
@@ -1252,11 +1269,11 @@ program_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	program_queue(p, pids, n, SIGKILL);
 }
 
-/* Begin starting: at once, or when depends_on are RUNNING. */
+/* Begin starting: at once, or when depends_on are ready. */
 void
 program_start(struct program *p)
 {
-	const char	*missing;
+	const char	*missing, *probe;
 
 	switch (p->state) {
 	case PROGRAM_STARTING:
@@ -1271,8 +1288,11 @@ program_start(struct program *p)
 	}
 	p->retries = 0;
 	p->crashes = 0;
-	if (!deps_running(p, &missing)) {
-		if (!p->waiting)
+	if (!deps_running(p, &missing, &probe)) {
+		if (!p->waiting && probe != NULL)
+			log_info("%s: waiting for %s to be RUNNING with probe "
+			    "%s healthy", p->pc->name, missing, probe);
+		else if (!p->waiting)
 			log_info("%s: waiting for %s to be RUNNING",
 			    p->pc->name, missing);
 		p->waiting = 1;
@@ -1283,16 +1303,16 @@ program_start(struct program *p)
 	program_spawn(p);
 }
 
-/* Start programs whose dependencies have just become RUNNING. */
+/* Start programs whose dependencies have just become ready. */
 void
 program_deps_changed(void)
 {
 	struct program	*p;
-	const char	*missing;
+	const char	*missing, *probe;
 
 	TAILQ_FOREACH(p, &programs, entry)
 		if (p->waiting && program_is_stopped(p) &&
-		    deps_running(p, &missing))
+		    deps_running(p, &missing, &probe))
 			program_spawn(p);
 }
 
@@ -1809,4 +1829,153 @@ program_status_json(const struct program *p)
 	if (p->pc->eos_failover != NULL)
 		json_object_set_new(o, "eos_failover", eosfo_status_json(p));
 	return (o);
+}
+
+/*
+ * A program for each program_config of cfg, taken out of it: a hand stop
+ * and a hold recorded in the state file come back with it.
+ */
+void
+program_take_all(struct config *cfg)
+{
+	struct program	*p;
+	size_t		 i;
+
+	for (i = 0; i < cfg->nprograms; i++) {
+		if (cfg->programs[i] == NULL)
+			continue;
+		p = program_new(cfg->programs[i]);
+		cfg->programs[i] = NULL;
+		p->admin_stopped = state_admin_stopped(p->pc->name);
+		p->held_until = state_held_until(p->pc->name);
+		if (p->admin_stopped)
+			log_info("%s: stopped by hand earlier: not starting",
+			    p->pc->name);
+	}
+	cfg->nprograms = 0;
+}
+
+/* Give a program changed settings: now if stopped, else once stopped. */
+static void
+program_apply_change(struct program *p, struct program_config *npc)
+{
+	int	 active;
+
+	active = !program_is_stopped(p) || p->waiting;
+	config_program_free(p->next_pc);
+	p->next_pc = npc;
+	if (p->admin_stopped) {
+		/* Stays stopped, or on its way there; takes npc then. */
+		program_stop(p);
+	} else if (p->state == PROGRAM_STOPPING) {
+		/* A stop or a restart under way ends as it would have. */
+	} else if (active || npc->autostart)
+		program_restart(p);
+	else
+		program_stop(p);	/* applies next_pc now */
+}
+
+enum reload_what { R_NONE, R_REMOVE, R_CHANGE, R_READD };
+
+/*
+ * Match the programs against a new configuration, from a snapshot of both
+ * taken before anything changes (a stop or a restart re-sorts the program
+ * list): each name is added, removed, changed or unchanged exactly once,
+ * whatever its state.  A changed program keeps its hand stop and its hold.
+ * Takes the program_configs out of cfg.  Returns {added, changed, removed,
+ * unchanged}.
+ */
+json_t *
+program_reload(struct config *cfg)
+{
+	struct program		 *p, **olds;
+	struct program_config	**npcs, *npc, *cur;
+	json_t			 *added, *changed, *removed;
+	size_t			  i, j, n = 0, nnew, same = 0;
+	enum reload_what	 *what;
+
+	TAILQ_FOREACH(p, &programs, entry)
+		n++;
+	olds = xcalloc(n + 1, sizeof(*olds));
+	what = xcalloc(n + 1, sizeof(*what));
+	npcs = xcalloc(n + 1, sizeof(*npcs));
+	i = 0;
+	TAILQ_FOREACH(p, &programs, entry)
+		olds[i++] = p;
+	added = json_array();
+	changed = json_array();
+	removed = json_array();
+	nnew = cfg->nprograms;
+
+	/* Classify each old program once, against its pending settings. */
+	for (i = 0; i < n; i++) {
+		p = olds[i];
+		for (j = 0; j < nnew; j++)
+			if (cfg->programs[j] != NULL && strcmp(
+			    cfg->programs[j]->name, p->pc->name) == 0)
+				break;
+		npc = j < nnew ? cfg->programs[j] : NULL;
+		if (npc != NULL)
+			cfg->programs[j] = NULL;
+		if (p->removed) {
+			if (npc == NULL)
+				continue;	/* still stopping: not ours */
+			/* Back before its stop ended: the same program. */
+			json_array_append_new(added, json_string(p->pc->name));
+			what[i] = R_READD;
+			npcs[i] = npc;
+			continue;
+		}
+		if (npc == NULL) {
+			json_array_append_new(removed,
+			    json_string(p->pc->name));
+			what[i] = R_REMOVE;
+			continue;
+		}
+		cur = p->next_pc != NULL ? p->next_pc : p->pc;
+		if (config_program_equal(cur, npc)) {
+			config_program_free(npc);
+			same++;
+			continue;
+		}
+		json_array_append_new(changed, json_string(p->pc->name));
+		what[i] = R_CHANGE;
+		npcs[i] = npc;
+	}
+	/* What is left of cfg is new. */
+	for (j = 0; j < nnew; j++)
+		if (cfg->programs[j] != NULL)
+			json_array_append_new(added,
+			    json_string(cfg->programs[j]->name));
+	program_take_all(cfg);
+
+	/* Then act, from the snapshot: the list may re-sort under us. */
+	for (i = 0; i < n; i++) {
+		p = olds[i];
+		switch (what[i]) {
+		case R_NONE:
+			break;
+		case R_REMOVE:
+			p->removed = 1;
+			program_stop(p);
+			break;
+		case R_READD:
+			p->removed = 0;
+			p->admin_stopped = state_admin_stopped(p->pc->name);
+			p->held_until = state_held_until(p->pc->name);
+			program_apply_change(p, npcs[i]);
+			if (p->state == PROGRAM_STOPPING && !p->admin_stopped &&
+			    p->pc->autostart)
+				p->restart_pending = 1;
+			break;
+		case R_CHANGE:
+			program_apply_change(p, npcs[i]);
+			break;
+		}
+	}
+	free(olds);
+	free(what);
+	free(npcs);
+	return (json_pack("{s:o,s:o,s:o,s:I}", "added", added, "changed",
+	    changed, "removed", removed, "unchanged", (json_int_t)same));
 }

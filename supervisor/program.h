@@ -132,5 +132,7 @@ json_t		*program_status_json(const struct program *);
 const char	*program_health(const struct program *);
 int64_t		 program_backoff_delay(const struct backoff_config *, int,
 		    unsigned int);
+void		 program_take_all(struct config *);
+json_t		*program_reload(struct config *);
 
 #endif

@@ -1314,6 +1314,72 @@ test_errors_limits(void **state)
 	assert_non_null(strstr(e, "more than 100000 nodes"));
 }
 
+/* depends_on items that wait for a probe: parsed, shown, compared. */
+static void
+test_depends_healthy(void **state)
+{
+	struct fx	*f = *state;
+	struct config	*cfg;
+	struct program_config *pc;
+	json_t		*j, *d;
+	const char	*e;
+
+	write_file(f, "main.yaml",
+	    "state_dir: %s/state\n"
+	    "programs:\n"
+	    "  node:\n"
+	    "    command: /bin/true\n"
+	    "    probes:\n"
+	    "      - {kind: tcp, name: chain, port: 1}\n"
+	    "  base:\n"
+	    "    command: /bin/true\n"
+	    "  pool:\n"
+	    "    command: /bin/true\n"
+	    "    depends_on: [base, {program: node, healthy: chain}, "
+	    "{program: base}]\n", f->dir);
+	cfg = load_ok(f);
+	pc = config_find(cfg, "pool");
+	assert_argv(pc->depends_on, (const char *const []){ "base", "node",
+	    "base", NULL });
+	assert_null(pc->depends_healthy[0]);
+	assert_string_equal(pc->depends_healthy[1], "chain");
+	assert_null(pc->depends_healthy[2]);
+	j = config_program_json(pc, 0);
+	d = json_object_get(j, "depends_on");
+	assert_string_equal(json_string_value(json_array_get(d, 0)), "base");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(d, 1), "program")), "node");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(d, 1), "healthy")), "chain");
+	json_decref(j);
+	/* The plain form is unchanged; the healthy form differs from it. */
+	pc = config_find(cfg, "node");
+	assert_null(pc->depends_on[0]);
+	assert_false(config_program_equal(config_find(cfg, "pool"),
+	    config_find(cfg, "base")));
+
+	write_file(f, "main.yaml",
+	    "programs:\n"					/* 1 */
+	    "  node:\n"					/* 2 */
+	    "    command: /bin/true\n"			/* 3 */
+	    "  a:\n"					/* 4 */
+	    "    command: /bin/true\n"			/* 5 */
+	    "    depends_on: [{program: node, healthy: chain}]\n" /* 6 */
+	    "  b:\n"					/* 7 */
+	    "    command: /bin/true\n"			/* 8 */
+	    "    depends_on: [{healthy: chain}]\n"		/* 9 */
+	    "  c:\n"					/* 10 */
+	    "    command: /bin/true\n"			/* 11 */
+	    "    depends_on: [{program: node, ready: x}]\n");	/* 12 */
+	e = load_bad(f);
+	expect_error(e, f->main, 4, 3, "program \"a\" waits for probe "
+	    "\"chain\" of \"node\", which has no such probe");
+	expect_error(e, f->main, 9, 18, "depends_on: an item needs program");
+	expect_error(e, f->main, 12, 34, "depends_on: unknown key \"ready\" "
+	    "(program, healthy)");
+	assert_int_equal(count_lines(e), 3);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int
@@ -1339,6 +1405,7 @@ main(void)
 		T(test_errors_include_non_program_keys),
 		T(test_errors_unknown_depends_on),
 		T(test_errors_cycle),
+		T(test_depends_healthy),
 		T(test_errors_yaml_syntax),
 		T(test_errors_missing_file),
 		T(test_program_equal),
