@@ -61,7 +61,7 @@ c0=$(crashes)
 as_atk sh -c "cd '$T/home/atk/t' && ln -s '$T/victim' x &&
     mv -f x trunc.out" || fail "the attacker could not make the link"
 # The rename path: the folder becomes a link to a root folder.
-as_atk sh -c "cd '$T/home/atk' && mv r r.old && ln -s '$T/rootdir' r" ||
+swap_dir "$T/home/atk/r" "$T/rootdir" ||
     fail "the attacker could not swap the folder"
 kill -USR2 "$DPID"
 wait_until "three crasher respawns during the attack" 30 \
