@@ -60,8 +60,8 @@ figure "log file symlinked to a root file"
 
 # 2. The folder becomes a link to a root folder.
 c0=$(crashes)
-as_atk sh -c "cd '$T/home/atk' && mv logs logs.old &&
-    ln -s '$T/rootdir' logs" || fail "the attacker could not swap the folder"
+swap_dir "$T/home/atk/logs" "$T/rootdir" ||
+    fail "the attacker could not swap the folder"
 kill -USR2 "$DPID"
 wait_for "the folder refused" 10 log_has \
     "logs is a symbolic link in a folder that not only root can write"

@@ -28,6 +28,19 @@ as_atk() {
 	setpriv --reuid="$ATK_UID" --regid="$ATK_GID" --clear-groups -- "$@"
 }
 
+# swap_dir FOLDER TARGET: as the attacker, move FOLDER (its own) aside to
+# FOLDER.old and put a link to TARGET in its place.  chainkeeperd may make
+# the folder again in between (it writes there): then move that one
+# aside too (it sits in the attacker's own folder) and try again.
+swap_dir() {
+	as_atk sh -c "mv '$1' '$1.old' || exit 1
+	    i=0
+	    until ln -s '$2' '$1' 2>/dev/null; do
+		    i=\$((i + 1)); [ \$i -lt 200 ] || exit 1
+		    mv '$1' '$1.again'\$i 2>/dev/null
+	    done"
+}
+
 # The crasher: a root program that exits with status 3 after a second.
 CRASHER=$(write_script crasher.sh <<'EOS'
 #!/bin/sh

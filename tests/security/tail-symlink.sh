@@ -52,8 +52,8 @@ out=$(as_atk "$CHAINKEEPERCTL" -s "$SOCK" tail chatty 2>&1)
 assert_nomatch "TOP-SECRET" "$out" "tail through a hard link"
 
 # A folder swapped for a link to root's folder.
-as_atk sh -c "cd '$T/home/atk' && mv logs logs.old && ln -s '$T' logs &&
-    true" || fail "the attacker could not swap the folder"
+swap_dir "$T/home/atk/logs" "$T" ||
+    fail "the attacker could not swap the folder"
 ln -sf secret "$T/chatty.out" 2>/dev/null
 cp "$T/secret" "$T/chatty.out.copy"
 out=$(as_atk "$CHAINKEEPERCTL" -s "$SOCK" tail chatty 2>&1)
