@@ -155,7 +155,7 @@ adopt_scan_cb(const char *name, pid_t mpid, pid_t pid, pid_t pgrp,
 {
 	struct program		*p;
 	struct proctree_ident	 id;
-	char			 marker[sizeof(((struct program *)0)->marker)];
+	char			 marker[96];	/* as program.h has it */
 
 	(void)pgrp;
 	(void)arg;

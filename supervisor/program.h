@@ -77,7 +77,7 @@ struct program {
 	struct logfile	*out;
 	struct logfile	*err;
 	unsigned long long start_ticks;	/* of the main pid, from /proc */
-	dev_t		 exe_dev;	/* its executable, as last recorded */
+	dev_t		 exe_dev;	/* its executable, last recorded */
 	ino_t		 exe_ino;
 	ev_timer	 exetimer;	/* look at the executable again */
 	int		 exelooks;	/* looks done in this run */

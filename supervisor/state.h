@@ -32,7 +32,7 @@ struct state_run {
 	uid_t			 uid;
 	gid_t			 gid;
 	char			 boot_id[40];	/* "" if unknown */
-	dev_t			 exe_dev;	/* 0 and 0: not seen yet */
+	dev_t			 exe_dev;	/* 0, 0: not seen yet */
 	ino_t			 exe_ino;
 	char			 exe[256];	/* for messages only */
 	int			 legacy;
