@@ -54,7 +54,10 @@ def render(specs, state_dir, sock, logs):
                                          "false"),
                   "    autorestart: %s" % ("true" if s["autorestart"] else
                                            "false"),
-                  "    startsecs: 200ms",
+                  # A program that exits at once must never pass for
+                  # started, however loaded the host.
+                  "    startsecs: %s" % ("3s" if s["kind"] == "quick"
+                                         else "200ms"),
                   "    startretries: 1",
                   "    stopwaitsecs: 500ms",
                   "    backoff: {initial: 100ms, max: 200ms, jitter: 0}"]
@@ -152,7 +155,9 @@ class Model:
         hand = self.hand.get(name, False)
         if waiting:
             return Expect(["STOPPED"], hand=hand, waiting=True)
-        if st == "RUNNING" and s["kind"] in STAYS_UP:
+        if st == "RUNNING" and s["kind"] != "short":
+            # Also a run of earlier settings adopted after a request was
+            # cut short: it runs on until restarted.
             return Expect(["RUNNING"], pid=pid, hand=hand)
         if s["kind"] == "short" and st != "STOPPED" and not hand:
             return self.run_expect(s)
@@ -258,7 +263,7 @@ class Model:
             hand = self.hand.get(n, False)
             if n in touched:
                 exp[n] = Expect(ALL - {"STOPPING"})
-            elif st == "RUNNING" and s["kind"] in STAYS_UP:
+            elif st == "RUNNING" and s["kind"] != "short":
                 exp[n] = Expect(["RUNNING"], pid=pid, hand=hand)
             elif s["kind"] == "short" and st != "STOPPED":
                 exp[n] = Expect(ALL - {"STOPPING"}, hand=hand)
