@@ -40,8 +40,8 @@ wait_until "the crasher's first respawn" 10 '[ "$(crashes)" -ge 1 ]'
 
 # 1. The file becomes a link to a root file.
 c0=$(crashes)
-as_atk sh -c "cd '$T/home/atk/logs' && rm -f chatty.out &&
-    ln -s '$T/target' chatty.out" ||
+as_atk sh -c "cd '$T/home/atk/logs' && ln -s '$T/target' x &&
+    mv -f x chatty.out" ||
     fail "the attacker could not make the link"
 wait_for "the removal seen" 10 log_has \
     "chatty stdout: $T/home/atk/logs/chatty.out was removed"
