@@ -133,7 +133,7 @@ fsafe_walk(const char *path, uid_t user, int flags, struct fsafe_err *e,
 {
 	struct stat	 st, lst;
 	char		*copy, *comp, *rest, *next, *sofar = NULL;
-	int		 fd, nfd, rc = -1;
+	int		 fd, nfd, oflags, rc = -1;
 
 	if (path[0] != '/') {
 		fsafe_say(e, EINVAL, "%s is not an absolute path", path);
@@ -172,8 +172,14 @@ fsafe_walk(const char *path, uid_t user, int flags, struct fsafe_err *e,
 		if (fsafe_dir_ok(fd, *sofar != '\0' ? sofar : "/", user, 0,
 		    &st, e) == -1)
 			goto done;
-		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		/*
+		 * A folder on the way is opened O_PATH: searching it is
+		 * enough, as for a path (a daemon that is not root); the
+		 * last one is opened to be read and fsync'd.
+		 */
+		oflags = (rest == NULL ? O_RDONLY : O_PATH) | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC;
+		nfd = openat(fd, comp, oflags);
 		if (nfd == -1 && errno == ENOENT && (flags & FSAFE_CREATE)) {
 			if (mkdirat(fd, comp, 0750) == 0)
 				e->made++;
@@ -182,8 +188,7 @@ fsafe_walk(const char *path, uid_t user, int flags, struct fsafe_err *e,
 				    comp, strerror(errno));
 				goto done;
 			}
-			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+			nfd = openat(fd, comp, oflags);
 		}
 		if (nfd == -1 && errno == ENOENT && (flags & FSAFE_MISSING)) {
 			rc = -2;
