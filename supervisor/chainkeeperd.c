@@ -146,6 +146,40 @@ daemon_admin_stop(struct program *p)
 }
 
 /*
+ * A process with the marker of a program that is not in the configuration
+ * (a reload that removed it was cut short by a crash): when it is the run
+ * an earlier chainkeeperd recorded, it is ours and nobody else will ever
+ * stop it, so it is adopted as a removed program and stopped the way a
+ * reload stops one (stopsignal, stopwaitsecs, then SIGKILL to its tree,
+ * with the defaults, as its settings are gone).  Anything else is left
+ * alone: a marker proves nothing.
+ */
+static void
+stop_unconfigured(const char *name, pid_t pid)
+{
+	struct program		*p;
+	struct state_run	 r;
+
+	if (!config_name_valid(name) || state_run_get(name, &r) == -1 ||
+	    r.legacy || r.pid != pid) {
+		log_warnx("pid %ld carries the marker of program \"%s\", "
+		    "which is not in the configuration and has no run record "
+		    "for it: leaving it alone", (long)pid, name);
+		return;
+	}
+	p = program_new(config_program_default(cur_config, name));
+	p->removed = 1;
+	if (program_adopt_record(p, &r) == -1) {
+		state_run_clear(name);
+		program_free(p);
+		return;
+	}
+	log_warnx("%s: pid %ld is a recorded run of a program that is no "
+	    "longer in the configuration: stopping it", name, (long)pid);
+	program_stop(p);
+}
+
+/*
  * A process that carries one of our markers, found at start: part of a run
  * just adopted (left alone), or what is left of a run nobody runs now, or
  * a process that only says it is ours.  Those are never adopted (anyone
@@ -165,9 +199,7 @@ adopt_scan_cb(const char *name, pid_t mpid, pid_t pid, pid_t pgrp,
 	(void)arg;
 	if ((p = program_find(name)) == NULL) {
 		if (pid == mpid)
-			log_warnx("pid %ld carries the marker of program "
-			    "\"%s\", which is not in the configuration: "
-			    "leaving it alone", (long)pid, name);
+			stop_unconfigured(name, pid);
 		return;
 	}
 	if (p->pid > 0 && p->pid == mpid)

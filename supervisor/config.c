@@ -1550,6 +1550,30 @@ program_new(const char *name, const char *file, int line, int col)
 	return (pc);
 }
 
+/* Whether a name could be a program's (a marker's name may be anything). */
+int
+config_name_valid(const char *s)
+{
+	return (valid_name(s));
+}
+
+/*
+ * A program no configuration names, with the defaults: what a run that an
+ * earlier chainkeeperd recorded is stopped with once its program is gone.
+ */
+struct program_config *
+config_program_default(const struct config *cfg, const char *name)
+{
+	struct program_config	*pc;
+
+	pc = program_new(name, "(not in the configuration)", 0, 0);
+	free(pc->out.path);
+	xasprintf(&pc->out.path, "%s/%s.out.log", cfg->log_dir, name);
+	free(pc->err.path);
+	xasprintf(&pc->err.path, "%s/%s.err.log", cfg->log_dir, name);
+	return (pc);
+}
+
 void
 config_program_free(struct program_config *pc)
 {

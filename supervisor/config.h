@@ -143,6 +143,9 @@ void		 config_use_kinds(const struct config_kinds *);
 struct config	*config_load(const char *, char **);
 void		 config_free(struct config *);
 void		 config_program_free(struct program_config *);
+struct program_config *config_program_default(const struct config *,
+		    const char *);
+int		 config_name_valid(const char *);
 struct program_config *config_find(const struct config *, const char *);
 json_t		*config_json(const struct config *, int);
 json_t		*config_program_json(const struct program_config *, int);
