@@ -333,6 +333,8 @@ own_block(const struct eosfo *f, const char *id)
 	return (0);
 }
 
+static void	eosfo_act(struct eosfo *, int, const char *);
+
 /*
  * A log line of the node.  A block of the producer, produced here or
  * received, tells when the producer last produced; one produced here is
@@ -365,8 +367,15 @@ eosfo_line(struct eosfo *f, const char *line)
 	if (t > f->last_block)
 		f->last_block = t;
 	if (line[m[1].rm_so] == 'R') {
-		if (t > f->evidence_after)
-			f->received = 1;
+		if (t <= f->evidence_after)
+			return;
+		f->received = 1;
+		/* A producing backup steps back now, not at the next tick. */
+		if (f->cfg->role == ROLE_BACKUP && !f->paused) {
+			snprintf(f->why, sizeof(f->why), "a block of %s came "
+			    "from another host", f->cfg->producer);
+			eosfo_act(f, 0, f->why);
+		}
 		return;
 	}
 	n = (size_t)(m[2].rm_eo - m[2].rm_so);

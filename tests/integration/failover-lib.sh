@@ -10,6 +10,8 @@
 #	fo_net [BLOCK_MS]		start the network; sets NETURL, ROUND
 #	fo_host NAME ROLE ROUNDS [X]	a host (X: "-x" or "" for no
 #					--pause-on-startup); its chainkeeperd
+#	fo_config NAME ROLE ROUNDS [X]	only write its configuration
+#	fo_start_daemon NAME		start its chainkeeperd
 #	fo_kill_daemon NAME		SIGKILL its chainkeeperd (a host crash)
 #	fo_report SCENARIO		print slots, double productions
 #	fo_no_double			fail on any slot signed twice
@@ -30,8 +32,16 @@ net() { curl -s "$NETURL/__state" | jq -r "$1"; }
 
 # fo_host NAME ROLE ROUNDS [X]: a chainkeeperd for one host, in $T/NAME.
 fo_host() {
+	fo_config "$@"
+	fo_start_daemon "$1"
+}
+
+# fo_config NAME ROLE ROUNDS [X]: write (or rewrite) its configuration.
+fo_config() {
 	local d=$T/$1 port x=${4--x}
-	port=$(free_port)
+	port=$(cat "$d/port" 2>/dev/null || free_port)
+	mkdir -p "$d"
+	echo "$port" >"$d/port"
 	mkdir -p "$d"
 	cat >"$d/ck.yaml" <<EOF
 state_dir: $d/state
@@ -56,7 +66,6 @@ programs:
       lib_stall: 2s
       max_head_age: 2s
 EOF
-	fo_start_daemon "$1"
 }
 
 fo_start_daemon() {
@@ -122,4 +131,12 @@ fo_shutdown() {
 	for h in "$@"; do
 		wait_until "chainkeeperd of $h to exit" 20 "! hctl $h version"
 	done
+}
+
+# fo_wait_before_turn MS: wait until the producer's next turn starts
+# within MS milliseconds.
+fo_wait_before_turn() {
+	wait_until "the producer's turn to come" 30 \
+	    "[ \"\$(net .in_turn)\" = false ] &&
+	     [ \$(( \$(net .next_turn_ms) - \$(now_ms) )) -lt $1 ]"
 }
