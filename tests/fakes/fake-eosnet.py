@@ -25,7 +25,8 @@ nodeos HTTP API (get_info, get_block, producer/pause|resume|paused,
 net/connections) from its own view of the net, and prints nodeos's log
 lines on stderr: "Produced block ..." for the blocks this host signed,
 "Received block ..." for every block it received, with nodeos's formats
-(id characters 8..24, or 0..16 as EOSIO 1.x with --log-id-offset 0).  It starts paused with -x (--pause-on-startup).  A
+(id characters 8..24, or 0..16 as EOSIO 1.x with --log-id-offset 0).
+It starts paused with -x (--pause-on-startup).  A
 node that does not poll the net (killed, or stopped with SIGSTOP) neither
 produces nor receives; one that wakes up receives what it missed, and
 produces again if it was resumed.
@@ -38,7 +39,8 @@ produces again if it was resumed.
 Net control: GET /__control?partition=HOST&on=1|0 (the host receives
 nothing, and its blocks reach nobody, until healed); GET /__state: head,
 round_ms, now_ms, next_turn_ms (start of
-the producer's next turn), in_turn, double (slots signed twice), doubles ([slot, ms, hosts]),
+the producer's next turn), in_turn, double (slots signed twice),
+doubles ([slot, ms, hosts]),
 missed, produced_by, resumed, slots ([slot, ms, hosts] of every slot of
 the producer that was signed).
 """
@@ -254,7 +256,15 @@ class Net:
                     "slots": self.slots}
 
 
-class NetHandler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # the client went away (killed, or it timed out)
+
+
+class NetHandler(Handler):
     net = None
 
     def log_message(self, *args):
@@ -375,7 +385,7 @@ class Node:
                     "fork_db_head_block_id": h["id"]}
 
 
-class NodeHandler(BaseHTTPRequestHandler):
+class NodeHandler(Handler):
     node = None
 
     def log_message(self, *args):
@@ -441,12 +451,13 @@ def run_node(a):
     node = Node(a)
     NodeHandler.node = node
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), NodeHandler)
-    # Blocks received before this run are not logged again.
-    v = node.call("/view?host=%s&after=0" % a.host)
-    node.next = v["next"]
+    # Paused (or not) before anything else, as nodeos -x is.
     node.call("/producer?host=%s&op=%s" % (
         a.host, "pause" if a.pause_on_startup else "resume"))
     node.resumed = not a.pause_on_startup
+    # Blocks received before this run are not logged again.
+    v = node.call("/view?host=%s&after=0" % a.host)
+    node.next = v["next"]
     threading.Thread(target=node.poll, daemon=True).start()
     write_port(a.port_file, srv.server_address[1])
     srv.serve_forever()

@@ -25,7 +25,8 @@ fo_net 20
 fo_host primary primary 1
 wait_until "the primary to say why it waits" 20 \
     '[ "$(fo primary state | grep -c "not known")" = 1 ]'
-paused primary true || fail "the primary resumed with no block of the producer seen"
+paused primary true ||
+    fail "the primary resumed with no block of the producer seen"
 hctl primary failover nodeos resume >/dev/null || fail "failover resume"
 wait_until "the primary to produce" 20 '[ "$(produced primary)" -gt 4 ]'
 fo_host b1 backup 2

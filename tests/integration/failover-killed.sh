@@ -20,7 +20,8 @@ wait_until "the backups to watch a turn" 30 \
 fo_wait_before_turn 400
 hctl primary signal KILL nodeos >/dev/null || fail "SIGKILL of nodeos"
 t0=$(last_ms primary)
-wait_until "a backup to take over" 40 '[ -n "$(first_after b1 "$t0")$(first_after b2 "$t0")" ]'
+wait_until "a backup to take over" 40 \
+    '[ -n "$(first_after b1 "$t0")$(first_after b2 "$t0")" ]'
 t0=$(last_ms primary)	# a dead node's last block may come late
 t1=$(first_after b1 "$t0")
 wait_until "two more turns" 40 \

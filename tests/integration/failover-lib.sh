@@ -120,7 +120,8 @@ fo_report() {
 fo_no_double() {
 	local d
 	d=$(net .double)
-	[ "$d" = 0 ] || fail "$d slots were signed by two hosts: $(net '.doubles[0:5] | tojson')"
+	[ "$d" = 0 ] || fail "$d slots were signed by two hosts:" \
+	    "$(net '.doubles[0:5] | tojson')"
 }
 
 fo_shutdown() {

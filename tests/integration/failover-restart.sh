@@ -32,14 +32,16 @@ wait_until "1.3 rounds after the last block" 30 '[ "$(now_ms)" -ge $back ]'
 hctl primary start nodeos >/dev/null || fail "start of the primary's nodeos"
 
 # Whoever takes over, two more turns: never two signers.
-wait_until "a host to take over" 30 '[ -n "$(first_after b1 "$t0")$(first_after primary "$t0")" ]'
+wait_until "a host to take over" 30 \
+    '[ -n "$(first_after b1 "$t0")$(first_after primary "$t0")" ]'
 t1=$(first_after b1 "$t0")
 p1=$(first_after primary "$t0")
 wait_until "two more turns" 40 \
     '[ "$(net "[.slots[] | select(.[1] > $t0)] | length")" -ge 24 ]'
 fo_report "slow restart (1.3 rounds)"
 fo_no_double
-say "takeover: b1 $([ -n "$t1" ] && echo "$((t1 - t0)) ms" || echo none), primary $([ -n "$p1" ] && echo "$((p1 - t0)) ms" || echo none) after the last block"
+ago() { if [ -n "$1" ]; then echo "$(($1 - t0)) ms"; else echo none; fi; }
+say "takeover: b1 $(ago "$t1"), primary $(ago "$p1") after the last block"
 [ -n "$t1" ] || fail "the backup did not take over"
 [ -z "$p1" ] || fail "the restarted primary produced"
 [ $((t1 - t0)) -le $((ROUND * 3 + 1000)) ] ||

@@ -14,8 +14,13 @@ fo_host b1 backup 2
 hctl b1 failover nodeos resume >/dev/null || fail "failover resume on b1"
 wait_until "the primary to see the backup's blocks" 40 \
     '[ "$(fo primary handback_required)" = true ]'
-# Within the backup's turn: pause it, and resume the primary by hand.
-[ "$(net .in_turn)" = true ] || fail "not within the backup's turn any more"
+# Early in one of the backup's turns: pause it, and resume the primary by
+# hand, while the head is the backup's block.
+early_in_turn() {
+	[ "$(net '(.now_ms - (.slots[-1][1])) < 300 and .in_turn and
+	    (.slots[-1][2] == ["b1"])')" = true ]
+}
+wait_for "early in the backup's turn" 60 early_in_turn
 hctl b1 failover nodeos pause >/dev/null || fail "failover pause on b1"
 hctl primary failover nodeos resume >/dev/null || fail "failover resume"
 t=$(now_ms)
