@@ -2,26 +2,37 @@
  * EOS producer failover.  Every host of one producer (the primary and its
  * backups) runs nodeos with --pause-on-startup, and chainkeeperd alone
  * decides who resumes.  Each tick it reads get_info, producer/paused and
- * net/connections, and reads the node's own "Produced block" log lines to
- * tell its own blocks from another host's:
+ * net/connections, and it reads the node's "Produced block" and "Received
+ * block" log lines: the first are this host's blocks, the second every
+ * block that came from the network, which for the producer's own account
+ * means another host signed it.
  *
- *  - a paused host resumes only when the producer's blocks have been
- *    missing for its rounds (primary 1, first backup 2, second backup 6,
- *    counted from when it started watching) AND its own node is healthy
- *    (LIB advancing, enough peers, head fresh);
- *  - a producing backup pauses as soon as it sees a block of the producer
- *    that it did not produce (seen on two ticks, so that a late log line
- *    of its own is not mistaken), or when its node turns unhealthy;
- *  - a primary that has seen another host produce never resumes by itself
- *    again: it takes over only by an explicit, journaled hand-back;
- *  - a node found producing without chainkeeperd having resumed it is
- *    paused at once.
+ *  - The producer's last block is known only from what this run of nodeos
+ *    showed (a log line or a head block); a run that has seen none does
+ *    not resume by itself.
+ *  - A paused host resumes only inside its window: the producer's last
+ *    block is between rounds + 1/8 and rounds + 1/2 rounds old (primary
+ *    1, first backup 2, second backup 6), and its node is synced and
+ *    healthy.  Hosts of different rounds thus decide in different gaps
+ *    between two turns of the producer, and each sees the turn of the one
+ *    before; a host whose window passed (it was down) stays paused.
+ *  - A producing backup pauses as soon as its node receives a block of the
+ *    producer from the network (nodeos keeps its own block for a slot it
+ *    signed, so the other host's block is received, not the head), or sees
+ *    such a head, or when its node turns unhealthy.
+ *  - A primary that has seen another host produce never resumes by itself
+ *    again: it takes over only by an explicit, journaled hand-back.
+ *  - A node found producing without chainkeeperd having resumed that very
+ *    process is paused at once.
+ *  - A producing node that has not answered for half a round is killed
+ *    (SIGKILL), so that it cannot wake up producing beside a backup.
  *
- * Every pause and resume is journaled (fsync'd) before and after.
+ * Every pause, resume and kill is journaled (fsync'd) before and after.
  */
 #include "autoconf.h"
 
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,15 +87,26 @@ struct eosfo {
 	int		 peers;
 	/* What was seen. */
 	int64_t		 watch_start;
-	int64_t		 last_producer_ms;	/* a block of the producer */
 	int64_t		 lib_changed_ms;
 	long long	 last_lib;
 	char		 own[OWN_RING][17];	/* ids (16 hex) of own blocks */
 	unsigned int	 own_next;
-	char		 head_id[17];
+	char		 head_id[65];
+	int64_t		 head_time;	/* chain time of the head, ms */
 	long long	 first_head;	/* head at the first answer, or -1 */
+	int64_t		 run_wall;	/* wall clock when this watch began */
+	int64_t		 last_block;	/* chain time of the producer's last
+					   block this run saw, or 0 */
+	int64_t		 evidence_after; /* blocks up to this chain time
+					   tell nothing of another host */
+	int		 received;	/* a block of the producer came from
+					   the network since the last tick */
+	int64_t		 answer_ms;	/* monotonic: last full answer */
+	int		 producing;	/* the last answer: not paused */
+	int		 killed;	/* SIGKILL sent to this run */
+	int		 late_said;
 	int		 dry_last;	/* dry run: last decision said, or -1 */
-	char		 suspect[17];	/* a producer block not (yet) ours */
+	char		 suspect[65];	/* a producer block not (yet) ours */
 	int		 suspect_age;
 	int		 other_seen;	/* another host produced this run */
 	int		 healthy;
@@ -216,39 +238,150 @@ eosfo_set_flag(const struct program *p, const char *flag, int on)
 	state_program_set(p->pc->name, "eos_failover", r);	/* steals r */
 }
 
+/* The identity of the running nodeos process: pid and start time. */
+static void
+eosfo_run_id(const struct program *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%ld:%llu", (long)p->pid, p->start_ticks);
+}
+
+/*
+ * Whether chainkeeperd resumed this very nodeos process: a flag recorded
+ * for another process (one that died while chainkeeperd was down, say)
+ * means nothing.
+ */
+static int
+eosfo_resumed(const struct program *p)
+{
+	json_t		*r = eosfo_record(p);
+	const char	*rec;
+	char		 id[64];
+
+	if (p->pid <= 0 || !json_is_true(json_object_get(r, "resumed")))
+		return (0);
+	rec = json_string_value(json_object_get(r, "resumed_run"));
+	eosfo_run_id(p, id, sizeof(id));
+	return (rec != NULL && strcmp(rec, id) == 0);
+}
+
+/* Record whether chainkeeperd resumed the running nodeos process. */
+static void
+eosfo_set_resumed(const struct program *p, int on)
+{
+	json_t	*r = json_deep_copy(eosfo_record(p));
+	char	 id[64];
+
+	if (r == NULL)
+		r = json_object();
+	json_object_set_new(r, "resumed", json_boolean(on));
+	if (on) {
+		eosfo_run_id(p, id, sizeof(id));
+		json_object_set_new(r, "resumed_run", json_string(id));
+	} else
+		json_object_del(r, "resumed_run");
+	state_program_set(p->pc->name, "eos_failover", r);	/* steals r */
+}
+
+/* The wall clock in ms since the epoch: chain time is wall time. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* EOS time "2022-10-14T06:06:53.500" (UTC) in ms since the epoch. */
+static int64_t
+eos_time_ms(const char *s)
+{
+	struct tm	 tm;
+	char		*end;
+	long		 ms = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) ==
+	    NULL)
+		return (-1);
+	if (*end == '.')
+		ms = strtol(end + 1, NULL, 10);
+	return ((int64_t)timegm(&tm) * 1000 + ms);
+}
+
 /*
  * Whether the head block is one this node produced: by its id, not its
  * number, since two hosts producing the same slot make two blocks of the
- * same number (a fork) and each logs its own.
+ * same number (a fork) and each logs its own.  nodeos logs 16 hex digits
+ * of the id: the first 16 (EOSIO 1.0) or, since, the 16 after the block
+ * number.
  */
 static int
 own_block(const struct eosfo *f, const char *id)
 {
 	unsigned int	 i;
+	size_t		 n = strlen(id);
 
-	for (i = 0; i < OWN_RING; i++)
-		if (f->own[i][0] != '\0' && strcmp(f->own[i], id) == 0)
+	for (i = 0; i < OWN_RING; i++) {
+		if (f->own[i][0] == '\0')
+			continue;
+		if (n >= 16 && strncmp(f->own[i], id, 16) == 0)
 			return (1);
+		if (n >= 24 && strncmp(f->own[i], id + 8, 16) == 0)
+			return (1);
+	}
 	return (0);
 }
 
-/* A log line of the node: remember the blocks it produced itself. */
+static void	eosfo_act(struct eosfo *, int, const char *);
+
+/*
+ * A log line of the node.  A block of the producer, produced here or
+ * received, tells when the producer last produced; one produced here is
+ * remembered as our own; one received from the network was signed by
+ * another host (nodeos never logs its own block as received), unless it
+ * is older than what we know to be ours (from before this watch, or before
+ * a resume by hand).
+ */
 static void
 eosfo_line(struct eosfo *f, const char *line)
 {
-	regmatch_t	 m[4];
+	regmatch_t	 m[6];
+	char		 ts[32];
 	size_t		 n;
+	int64_t		 t;
 
-	if (regexec(&f->re, line, 4, m, 0) != 0)
+	if (regexec(&f->re, line, 6, m, 0) != 0)
 		return;
-	if (strncmp(line + m[3].rm_so, f->cfg->producer,
-	    (size_t)(m[3].rm_eo - m[3].rm_so)) != 0 ||
-	    strlen(f->cfg->producer) != (size_t)(m[3].rm_eo - m[3].rm_so))
+	n = (size_t)(m[5].rm_eo - m[5].rm_so);
+	if (strlen(f->cfg->producer) != n ||
+	    strncmp(line + m[5].rm_so, f->cfg->producer, n) != 0)
 		return;
-	n = (size_t)(m[1].rm_eo - m[1].rm_so);
+	n = (size_t)(m[4].rm_eo - m[4].rm_so);
+	if (n >= sizeof(ts))
+		return;
+	memcpy(ts, line + m[4].rm_so, n);
+	ts[n] = '\0';
+	if ((t = eos_time_ms(ts)) < 0)
+		return;
+	if (t > f->last_block)
+		f->last_block = t;
+	if (line[m[1].rm_so] == 'R') {
+		if (t <= f->evidence_after)
+			return;
+		f->received = 1;
+		/* A producing backup steps back now, not at the next tick. */
+		if (f->cfg->role == ROLE_BACKUP && !f->paused) {
+			snprintf(f->why, sizeof(f->why), "a block of %s came "
+			    "from another host", f->cfg->producer);
+			eosfo_act(f, 0, f->why);
+		}
+		return;
+	}
+	n = (size_t)(m[2].rm_eo - m[2].rm_so);
 	if (n > 16)
 		n = 16;
-	memcpy(f->own[f->own_next], line + m[1].rm_so, n);
+	memcpy(f->own[f->own_next], line + m[2].rm_so, n);
 	f->own[f->own_next][n] = '\0';
 	f->own_next = (f->own_next + 1) % OWN_RING;
 }
@@ -297,7 +430,8 @@ eosfo_act_cb(void *arg, const struct http_reply *r)
 		return;
 	}
 	f->paused = !f->act_resume;
-	eosfo_set_flag(f->prog, "resumed", f->act_resume);
+	f->producing = f->act_resume;
+	eosfo_set_resumed(f->prog, f->act_resume);
 	log_info("%s: eos-failover: %s done", f->prog->pc->name,
 	    f->act_resume ? "resumed production" : "paused production");
 }
@@ -337,6 +471,8 @@ eosfo_act(struct eosfo *f, int resume, const char *why)
 	if (f->acting || action_dry_run_eos(f, resume, why))
 		return;
 	f->act_resume = resume;
+	if (resume && f->evidence_after < wall_ms())
+		f->evidence_after = wall_ms();
 	f->act_seq = journal_append(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}",
 	    "event", "begin", "program", f->prog->pc->name, "rule",
 	    "eos-failover", "action", resume ? "resume" : "pause", "role",
@@ -359,29 +495,73 @@ eosfo_act(struct eosfo *f, int resume, const char *why)
 	}
 }
 
+/*
+ * A producing node that has not answered for half a round is killed, so
+ * that a hung nodeos cannot wake up producing beside a backup: a backup
+ * takes over two rounds after the producer's last block at the earliest.
+ * It comes back paused (--pause-on-startup).
+ */
+static void
+eosfo_hung(struct eosfo *f, int64_t now)
+{
+	struct program	*p = f->prog;
+	uint64_t	 seq;
+	int		 rc = 0;
+
+	if (f->killed || !f->producing ||
+	    now - f->answer_ms < f->cfg->round_ms / 2)
+		return;
+	f->killed = 1;
+	snprintf(f->why, sizeof(f->why), "nodeos produced and has not "
+	    "answered for %lld ms (half a round): killed, so that it cannot "
+	    "wake up producing", (long long)(now - f->answer_ms));
+	log_warnx("%s: eos-failover: KILLING nodeos (pid %ld): %s",
+	    p->pc->name, (long)p->pid, f->why);
+	seq = journal_append(json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "event",
+	    "begin", "program", p->pc->name, "rule", "eos-failover", "action",
+	    "kill", "why", f->why, "dry_run", action_dry_run), 1);
+	if (!action_dry_run)
+		rc = program_signal(p, SIGKILL);
+	if (rc == -1)
+		log_warn("%s: eos-failover: kill", p->pc->name);
+	journal_append(json_pack("{s:s,s:I,s:s,s:s,s:s,s:b,s:s}", "event",
+	    "end", "of", (json_int_t)seq, "program", p->pc->name, "rule",
+	    "eos-failover", "action", "kill", "ok", rc == 0, "result",
+	    action_dry_run ? "dry run: not done" : rc == 0 ? "SIGKILL sent" :
+	    "kill failed"), 1);
+}
+
 /* One tick's three answers are in: decide. */
 static void
 eosfo_decide(struct eosfo *f)
 {
 	const struct eosfo_cfg	*c = f->cfg;
 	struct program		*p = f->prog;
-	int64_t			 now = now_ms(), missing, need;
-	int			 other = 0, handback;
+	int64_t			 now = now_ms(), missing, lo, hi;
+	int			 other = 0, handback, rounds;
 
 	if (f->failed) {
 		snprintf(f->why, sizeof(f->why), "nodeos does not answer: %s",
 		    f->error);
 		f->healthy = 0;
+		eosfo_hung(f, now);
 		return;
 	}
+	f->answer_ms = now;
+	f->producing = !f->paused;
 	if (f->lib != f->last_lib) {
 		f->last_lib = f->lib;
 		f->lib_changed_ms = now;
 	}
+	/* A block of the producer that its node received from the network. */
+	if (f->received) {
+		other = 1;
+		f->received = 0;
+	}
 	/*
-	 * A block of the producer that this node did not log as its own:
-	 * while paused, another host made it; while producing, give our own
-	 * log line one more tick to arrive before believing so.
+	 * A head block of the producer that this node did not log as its
+	 * own: while paused, another host made it; while producing, give our
+	 * own log line one more tick to arrive before believing so.
 	 */
 	if (f->suspect[0] != '\0') {
 		if (own_block(f, f->suspect))
@@ -399,8 +579,10 @@ eosfo_decide(struct eosfo *f)
 	if (f->first_head == -1)
 		f->first_head = f->head;
 	if (strcmp(f->head_producer, c->producer) == 0) {
-		f->last_producer_ms = now;
-		if (f->head > f->first_head && !own_block(f, f->head_id)) {
+		if (f->head_time > f->last_block)
+			f->last_block = f->head_time;
+		if (f->head > f->first_head && f->head_time > f->evidence_after &&
+		    !own_block(f, f->head_id)) {
 			if (f->paused)
 				other = 1;
 			else if (f->suspect[0] == '\0') {
@@ -414,8 +596,8 @@ eosfo_decide(struct eosfo *f)
 	    f->head_age_ms <= (double)c->max_head_age_ms &&
 	    f->peers >= c->min_peers;
 	if (other && !f->other_seen)
-		log_info("%s: eos-failover: block #%lld of %s was produced by "
-		    "another host", p->pc->name, f->head, c->producer);
+		log_info("%s: eos-failover: a block of %s was produced by "
+		    "another host", p->pc->name, c->producer);
 	if (other)
 		f->other_seen = 1;
 	if (other && c->role == ROLE_PRIMARY &&
@@ -429,15 +611,15 @@ eosfo_decide(struct eosfo *f)
 	}
 
 	if (!f->paused) {
-		if (!eosfo_flag(p, "resumed")) {
+		if (!eosfo_resumed(p)) {
 			eosfo_act(f, 0, "producing without chainkeeperd having "
-			    "resumed it (start every host with "
-			    "--pause-on-startup)");
+			    "resumed this nodeos process (start every host "
+			    "with --pause-on-startup)");
 			return;
 		}
 		if (c->role == ROLE_BACKUP && other) {
-			snprintf(f->why, sizeof(f->why), "block #%lld of %s "
-			    "came from another host", f->head, c->producer);
+			snprintf(f->why, sizeof(f->why), "a block of %s came "
+			    "from another host", c->producer);
 			eosfo_act(f, 0, f->why);
 			return;
 		}
@@ -452,7 +634,7 @@ eosfo_decide(struct eosfo *f)
 		snprintf(f->why, sizeof(f->why), "producing");
 		return;
 	}
-	/* Paused: resume only when nobody produces and we are healthy. */
+	/* Paused: resume only inside this host's window, and healthy. */
 	handback = eosfo_flag(p, "handback");
 	if (eosfo_flag(p, "hold")) {
 		snprintf(f->why, sizeof(f->why), "paused by hand (failover "
@@ -465,13 +647,32 @@ eosfo_decide(struct eosfo *f)
 		    "for an explicit hand-back");
 		return;
 	}
-	need = (handback ? 1 : c->rounds) * c->round_ms;
-	missing = now - (f->last_producer_ms > f->watch_start ?
-	    f->last_producer_ms : f->watch_start);
-	if (missing < need) {
-		snprintf(f->why, sizeof(f->why), "paused: %s last seen %lld ms "
-		    "ago (resume after %lld ms)", c->producer,
-		    (long long)missing, (long long)need);
+	if (f->last_block <= 0) {
+		snprintf(f->why, sizeof(f->why), "paused: no block of %s seen "
+		    "since nodeos started, so its last block is not known "
+		    "(failover resume starts production by hand)",
+		    c->producer);
+		return;
+	}
+	rounds = handback ? 1 : c->rounds;
+	missing = wall_ms() - f->last_block;
+	lo = rounds * c->round_ms + c->round_ms / 8;
+	hi = handback ? INT64_MAX : rounds * c->round_ms + c->round_ms / 2;
+	if (missing < lo) {
+		snprintf(f->why, sizeof(f->why), "paused: %s's last block "
+		    "%lld ms ago (resume from %lld ms)", c->producer,
+		    (long long)missing, (long long)lo);
+		return;
+	}
+	if (missing >= hi) {
+		snprintf(f->why, sizeof(f->why), "paused: %s's last block "
+		    "%lld ms ago, past this host's window (%lld to %lld ms): "
+		    "another host's turn (failover resume to produce here)",
+		    c->producer, (long long)missing, (long long)lo,
+		    (long long)hi);
+		if (!f->late_said)
+			log_warnx("%s: eos-failover: %s", p->pc->name, f->why);
+		f->late_said = 1;
 		return;
 	}
 	if (!f->healthy) {
@@ -481,32 +682,14 @@ eosfo_decide(struct eosfo *f)
 		    f->head_age_ms, f->peers);
 		return;
 	}
-	snprintf(f->why, sizeof(f->why), "%s missing for %lld ms (%d "
+	snprintf(f->why, sizeof(f->why), "%s's last block %lld ms ago (%d "
 	    "round%s), own node healthy%s", c->producer, (long long)missing,
-	    handback ? 1 : c->rounds, (handback ? 1 : c->rounds) > 1 ? "s" :
-	    "", handback ? ": hand-back" : "");
+	    rounds, rounds > 1 ? "s" : "", handback ? ": hand-back" : "");
 	if (handback) {
 		eosfo_set_flag(p, "handback", 0);
 		eosfo_set_flag(p, "handback_required", 0);
 	}
 	eosfo_act(f, 1, f->why);
-}
-
-/* EOS time "2022-10-14T06:06:53.500" (UTC) in ms since the epoch. */
-static int64_t
-eos_time_ms(const char *s)
-{
-	struct tm	 tm;
-	char		*end;
-	long		 ms = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) ==
-	    NULL)
-		return (-1);
-	if (*end == '.')
-		ms = strtol(end + 1, NULL, 10);
-	return ((int64_t)timegm(&tm) * 1000 + ms);
 }
 
 static void
@@ -515,7 +698,6 @@ eosfo_reply(struct eosfo *f, int which, const struct http_reply *r)
 	json_t		*doc = NULL, *v;
 	size_t		 i;
 	int64_t		 t;
-	struct timespec	 ts;
 
 	f->req[which] = NULL;
 	if (r->error != NULL || r->status < 200 || r->status > 299) {
@@ -565,9 +747,9 @@ eosfo_reply(struct eosfo *f, int which, const struct http_reply *r)
 			    json_object_get(doc, "head_block_id")) : "");
 			t = eos_time_ms(json_string_value(json_object_get(doc,
 			    "head_block_time")));
-			clock_gettime(CLOCK_REALTIME, &ts);
-			f->head_age_ms = t < 0 ? 1e12 : (double)((int64_t)
-			    ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t);
+			f->head_time = t;
+			f->head_age_ms = t < 0 ? 1e12 : (double)(wall_ms() -
+			    t);
 		}
 	} else {
 		f->peers = 0;
@@ -685,8 +867,15 @@ eosfo_start(struct program *p)
 	f->last_lib = -1;
 	f->first_head = -1;
 	f->dry_last = -1;
-	if (regcomp(&f->re, "Produced block ([0-9a-f]+)\\.\\.\\. #([0-9]+) "
-	    "@ [^ ]+ signed by ([a-z1-5.]+)", REG_EXTENDED) != 0)
+	f->answer_ms = f->watch_start;
+	f->run_wall = f->evidence_after = wall_ms();
+	/* Adopted after a reexec, still producing: watch it as producing. */
+	f->producing = eosfo_resumed(p);
+	if (!f->producing && eosfo_flag(p, "resumed"))
+		eosfo_set_resumed(p, 0);	/* of a process now gone */
+	if (regcomp(&f->re, "(Produced|Received) block ([0-9a-f]+)"
+	    "\\.\\.\\. #([0-9]+) @ ([0-9T:.-]+) signed by ([a-z1-5.]+)",
+	    REG_EXTENDED) != 0)
 		fatalx("eos-failover: regcomp");
 	f->lf = f->cfg->stream_stderr && !p->pc->redirect_stderr ? p->err :
 	    p->out;
@@ -733,7 +922,7 @@ void
 eosfo_exited(struct program *p)
 {
 	if (p->pc->eos_failover != NULL && eosfo_flag(p, "resumed"))
-		eosfo_set_flag(p, "resumed", 0);
+		eosfo_set_resumed(p, 0);
 }
 
 json_t *
@@ -747,7 +936,7 @@ eosfo_status_json(const struct program *p)
 		return (NULL);
 	o = json_pack("{s:s,s:s,s:i,s:b,s:b,s:b}", "producer", c->producer,
 	    "role", c->role == ROLE_PRIMARY ? "primary" : "backup", "rounds",
-	    c->rounds, "resumed", eosfo_flag(p, "resumed"),
+	    c->rounds, "resumed", eosfo_resumed(p),
 	    "handback_required", eosfo_flag(p, "handback_required"), "hold",
 	    eosfo_flag(p, "hold"));
 	if (f != NULL) {
@@ -756,9 +945,9 @@ eosfo_status_json(const struct program *p)
 		json_object_set_new(o, "head", json_integer(f->head));
 		json_object_set_new(o, "lib", json_integer(f->lib));
 		json_object_set_new(o, "peers", json_integer(f->peers));
-		json_object_set_new(o, "producer_last_seen_ms_ago",
-		    json_integer((json_int_t)(now_ms() - (f->last_producer_ms >
-		    0 ? f->last_producer_ms : f->watch_start))));
+		json_object_set_new(o, "producer_last_block_ms_ago",
+		    f->last_block > 0 ? json_integer((json_int_t)(wall_ms() -
+		    f->last_block)) : json_null());
 		json_object_set_new(o, "other_host_seen",
 		    json_boolean(f->other_seen));
 		json_object_set_new(o, "state", json_string(f->why));
@@ -769,7 +958,7 @@ eosfo_status_json(const struct program *p)
 /*
  * chainkeeperctl failover NAME pause|auto|handback|resume: pause holds
  * production here until auto; handback lets a primary take over again once
- * the producer's blocks have been missing for one round (pause the backup
+ * the producer's last block is a round and an eighth old (pause the backup
  * first); resume forces production now (the operator's call).  Each is
  * journaled.
  */
@@ -794,6 +983,8 @@ eosfo_command(struct program *p, const char *cmd, char **err)
 	else if (strcmp(cmd, "handback") == 0) {
 		eosfo_set_flag(p, "hold", 0);
 		eosfo_set_flag(p, "handback", 1);
+		if (f != NULL)
+			f->evidence_after = wall_ms();
 	} else if (strcmp(cmd, "resume") == 0) {
 		if (f == NULL) {
 			xasprintf(err, "%s is not running", p->pc->name);
@@ -801,7 +992,9 @@ eosfo_command(struct program *p, const char *cmd, char **err)
 		}
 		eosfo_set_flag(p, "hold", 0);
 		eosfo_set_flag(p, "handback_required", 0);
-		eosfo_set_flag(p, "resumed", 1);
+		eosfo_set_resumed(p, 1);
+		/* Blocks of the producer up to now tell nothing new. */
+		f->evidence_after = wall_ms();
 		eosfo_act(f, 1, "resumed by hand");
 	} else {
 		xasprintf(err, "failover commands: pause, auto, handback, "

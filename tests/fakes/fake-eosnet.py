@@ -2,26 +2,47 @@
 """A fake EOS network with several hosts of one producer, for the failover
 tests; python3 stdlib only.
 
-"net" mode runs the chain: PRODUCERS producers take turns of TURN blocks,
-one block every BLOCK_MS.  The producer under test (--producer) has
-several hosts; its slot is produced by the hosts that are resumed at that
-moment (none: the block is missed; two or more: a double production, which
-the net counts and records).  Other producers always produce.
+"net" mode runs the chain on a compressed clock: slot N is the time
+N * BLOCK_MS (wall clock), and PRODUCERS producers take turns of TURN
+slots (21 and 12 by default, as on EOS: a round is 21 * 12 slots).  The
+other producers always produce.  The producer under test (--producer) has
+several hosts; its slot is signed by every host that is resumed and alive
+at that moment: none, the slot is missed; two or more, a double
+production, which the net records (slot and hosts).
+
+Fork choice is nodeos's: every participant (each host, and "the rest of
+the network", on which the other producers build) keeps its own head and
+switches only to a strictly better one (a higher block number; on a tie
+the block it has stays), and a host that signs a block makes it its head
+at once.  So two hosts signing one slot each keep their own block, each
+receives the other's (and logs "Received block ... signed by PRODUCER"),
+and the fork is settled by the next producer, which builds on the block
+the rest of the network received first (random); the losing host then
+switches to the longer chain.
 
 "node" mode is one host's nodeos as chainkeeperd sees it: it answers the
-nodeos HTTP API (get_info, producer/pause|resume|paused, net/connections)
-from the net, and prints nodeos's log lines: "Produced block ..." for the
-blocks THIS host produced, "Received block ..." for the others.  It starts
-paused with -x (--pause-on-startup), as every host must.  When the node
-process dies, the net stops counting it as resumed.
+nodeos HTTP API (get_info, get_block, producer/pause|resume|paused,
+net/connections) from its own view of the net, and prints nodeos's log
+lines on stderr: "Produced block ..." for the blocks this host signed,
+"Received block ..." for every block it received, with nodeos's formats
+(id characters 8..24, or 0..16 as EOSIO 1.x with --log-id-offset 0).
+It starts paused with -x (--pause-on-startup).  A
+node that does not poll the net (killed, or stopped with SIGSTOP) neither
+produces nor receives; one that wakes up receives what it missed, and
+produces again if it was resumed.
 
     fake-eosnet.py net --port-file F --producer eosstorebest
-        [--block-ms 100] [--turn 2] [--producers 3]
+        [--block-ms 30] [--turn 12] [--producers 21] [--seed N]
     fake-eosnet.py node --net http://127.0.0.1:P --host NAME
         --port-file F [-x] [--peers 3]
 
-Net control: GET /__control?partition=HOST&on=1 (the host sees a frozen
-chain and no peers), GET /__state (head, produced_by, double, missed).
+Net control: GET /__control?partition=HOST&on=1|0 (the host receives
+nothing, and its blocks reach nobody, until healed); GET /__state: head,
+round_ms, now_ms, next_turn_ms (start of
+the producer's next turn), in_turn, double (slots signed twice),
+doubles ([slot, ms, hosts]),
+missed, produced_by, resumed, slots ([slot, ms, hosts] of every slot of
+the producer that was signed).
 """
 
 import argparse
@@ -29,6 +50,7 @@ import datetime
 import hashlib
 import json
 import os
+import random
 import sys
 import threading
 import time
@@ -42,11 +64,8 @@ def iso(ms):
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d" % (ms % 1000)
 
 
-def bid(num, host=""):
-    """A block id: its number, then a hash; two hosts producing the same
-    slot make two different blocks of the same number (a fork)."""
-    return "%08x" % num + hashlib.sha256(
-        ("b%d %s" % (num, host)).encode()).hexdigest()[8:]
+def now_ms():
+    return int(time.time() * 1000)
 
 
 def write_port(path, port):
@@ -56,72 +75,196 @@ def write_port(path, port):
     os.rename(tmp, path)
 
 
+class Block:
+    def __init__(self, num, prev, producer, slot, ms, host):
+        self.num = num
+        self.prev = prev
+        self.producer = producer
+        self.slot = slot
+        self.ms = ms
+        self.host = host
+        self.id = "%08x" % num + hashlib.sha256(
+            ("%s %s %d %s" % (prev, producer, slot, host)).encode()
+        ).hexdigest()[:56]
+
+    def public(self, kind=None):
+        d = {"id": self.id, "num": self.num, "producer": self.producer,
+             "ms": self.ms, "previous": self.prev}
+        if kind is not None:
+            d["kind"] = kind
+        return d
+
+
+class Host:
+    def __init__(self, head):
+        self.head = head
+        self.inbox = []         # blocks received, not yet applied
+        self.held = []          # blocks signed while partitioned
+        self.events = []        # (kind, block) for the node's log
+        self.resumed = False
+        self.polled = 0
+        self.partitioned = False
+
+
 class Net:
     def __init__(self, a):
         self.lock = threading.Lock()
         self.a = a
-        self.names = [a.producer] + ["otherprod%s" % chr(ord("a") + i)
-                                     for i in range(a.producers - 1)]
-        self.blocks = []        # (num, producer, host or None, ms)
-        self.resumed = {}       # host -> last heartbeat ms (resumed hosts)
-        self.alive = {}         # host -> last heartbeat ms
-        self.partitioned = set()
+        self.rnd = random.Random(a.seed)
+        others = ["otherprod%s" % chr(ord("a") + i)
+                  for i in range(a.producers - 1)]
+        # The producer under test takes the fourth turn of the round.
+        pos = min(3, len(others))
+        self.names = others[:pos] + [a.producer] + others[pos:]
+        g = Block(1, "0" * 64, "eosio", 0, now_ms(), None)
+        self.blocks = {g.id: g}
+        self.net_head = g
+        self.hosts = {}
         self.double = 0
+        self.doubles = []
         self.missed = 0
         self.produced_by = {}
-        self.slot = 0
+        self.slots = []
+        self.slot = now_ms() // a.block_ms
 
-    def live(self, host, now):
-        return now - self.alive.get(host, 0) < 3 * self.a.block_ms + 500
+    def host(self, name):
+        h = self.hosts.get(name)
+        if h is None:
+            h = self.hosts[name] = Host(self.net_head)
+        return h
 
-    def tick(self):
-        now = int(time.time() * 1000)
-        with self.lock:
-            prod = self.names[(self.slot // self.a.turn) % len(self.names)]
-            self.slot += 1
-            host = None
-            if prod == self.a.producer:
-                hosts = sorted(h for h in self.resumed
-                               if self.live(h, now))
-                if not hosts:
-                    self.missed += 1
-                    return
-                if len(hosts) > 1:
-                    self.double += 1
-                # Every resumed host produces a block; one wins the fork.
-                host = ",".join([hosts[self.double % len(hosts)]] +
-                                [h for h in hosts
-                                 if h != hosts[self.double % len(hosts)]])
-                for h in hosts:
-                    self.produced_by[h] = self.produced_by.get(h, 0) + 1
-            num = len(self.blocks) + 1
-            self.blocks.append((num, prod, host, now))
+    def live(self, h, now):
+        return now - h.polled < max(5 * self.a.block_ms, 300)
+
+    @staticmethod
+    def better(b, head):
+        return b.num > head.num
+
+    def apply(self, h):
+        """The host takes in what it received, in order."""
+        if h.partitioned:
+            return
+        for b in h.inbox:
+            h.events.append(("Received", b))
+            if self.better(b, h.head):
+                h.head = b
+        h.inbox = []
+
+    def deliver(self, blocks):
+        """Blocks reach the rest of the network and every other host,
+        each in its own random order."""
+        order = list(blocks)
+        self.rnd.shuffle(order)
+        for b in order:
+            if self.better(b, self.net_head):
+                self.net_head = b
+        for name, h in self.hosts.items():
+            rest = [b for b in blocks if b.host != name]
+            self.rnd.shuffle(rest)
+            h.inbox.extend(rest)
+
+    def produce(self, s):
+        now = now_ms()
+        ms = s * self.a.block_ms
+        prod = self.names[(s // self.a.turn) % len(self.names)]
+        if prod != self.a.producer:
+            b = Block(self.net_head.num + 1, self.net_head.id, prod, s, ms,
+                      None)
+            self.blocks[b.id] = b
+            self.net_head = b
+            self.deliver([b])
+            return
+        signers = sorted(n for n, h in self.hosts.items()
+                         if h.resumed and self.live(h, now))
+        if not signers:
+            self.missed += 1
+            return
+        made = []
+        for n in signers:
+            h = self.hosts[n]
+            self.apply(h)
+            b = Block(h.head.num + 1, h.head.id, prod, s, ms, n)
+            self.blocks[b.id] = b
+            h.head = b
+            h.events.append(("Produced", b))
+            self.produced_by[n] = self.produced_by.get(n, 0) + 1
+            if h.partitioned:
+                h.held.append(b)
+            else:
+                made.append(b)
+        self.slots.append([s, ms, signers])
+        if len(signers) > 1:
+            self.double += 1
+            if len(self.doubles) < 50:
+                self.doubles.append([s, ms, signers])
+        if made:
+            self.deliver(made)
 
     def run(self):
         while True:
-            time.sleep(self.a.block_ms / 1000.0)
-            self.tick()
+            time.sleep(self.a.block_ms / 4000.0)
+            with self.lock:
+                due = now_ms() // self.a.block_ms
+                while self.slot < due:
+                    self.slot += 1
+                    self.produce(self.slot)
 
-    def view(self, host):
-        """get_info and the blocks as HOST sees them."""
+    def view(self, name, after):
         with self.lock:
-            now = int(time.time() * 1000)
-            self.alive[host] = now
-            if host in self.resumed:
-                self.resumed[host] = now
-            blocks = list(self.blocks)
-            if host in self.partitioned:
-                blocks = blocks[:self.cut.get(host, len(blocks))]
-            return blocks, host in self.resumed, host in self.partitioned
+            h = self.host(name)
+            h.polled = now_ms()
+            self.apply(h)
+            ev = [b.public(k) for k, b in h.events[after:]]
+            return {"events": ev, "next": len(h.events),
+                    "head": h.head.public(), "resumed": h.resumed,
+                    "partitioned": h.partitioned}
+
+    def block(self, name, num):
+        """Block NUM on the chain of the host's head."""
+        with self.lock:
+            b = self.host(name).head
+            while b is not None and b.num > num:
+                b = self.blocks.get(b.prev)
+            return b.public() if b is not None and b.num == num else None
+
+    def next_turn(self):
+        """Start (ms) of the producer's next turn, and whether it is
+        producing now."""
+        a = self.a
+        s = now_ms() // a.block_ms
+        rnd = a.turn * len(self.names)
+        first = self.names.index(a.producer) * a.turn
+        k = (s - first) // rnd
+        start = k * rnd + first
+        inturn = start <= s < start + a.turn
+        if start <= s:
+            start += rnd
+        return start * a.block_ms, inturn
 
     def state(self):
         with self.lock:
-            return {"head": len(self.blocks), "double": self.double,
+            nt, inturn = self.next_turn()
+            return {"head": self.net_head.num, "now_ms": now_ms(),
+                    "next_turn_ms": nt, "in_turn": inturn,
+                    "round_ms": self.a.block_ms * self.a.turn *
+                    len(self.names),
+                    "block_ms": self.a.block_ms,
+                    "double": self.double, "doubles": self.doubles,
                     "missed": self.missed, "produced_by": self.produced_by,
-                    "resumed": sorted(self.resumed)}
+                    "resumed": sorted(n for n, h in self.hosts.items()
+                                      if h.resumed),
+                    "slots": self.slots}
 
 
-class NetHandler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # the client went away (killed, or it timed out)
+
+
+class NetHandler(Handler):
     net = None
 
     def log_message(self, *args):
@@ -140,28 +283,23 @@ class NetHandler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         net = self.net
         if u.path == "/view":
-            blocks, resumed, part = net.view(q["host"])
-            after = int(q.get("after", "0"))
-            self.reply(200, {"blocks": [b for b in blocks if b[0] > after],
-                             "head": len(blocks), "resumed": resumed,
-                             "partitioned": part})
+            self.reply(200, net.view(q["host"], int(q.get("after", "0"))))
+        elif u.path == "/block":
+            b = net.block(q["host"], int(q["num"]))
+            self.reply(200 if b is not None else 404, b)
         elif u.path == "/producer":
             with net.lock:
-                now = int(time.time() * 1000)
-                net.alive[q["host"]] = now
-                if q["op"] == "resume":
-                    net.resumed[q["host"]] = now
-                elif q["op"] == "pause":
-                    net.resumed.pop(q["host"], None)
+                h = net.host(q["host"])
+                h.polled = now_ms()
+                h.resumed = q["op"] == "resume"
             self.reply(200, {"ok": True})
         elif u.path == "/__control":
             with net.lock:
-                h = q["partition"]
-                if q.get("on", "1") == "1":
-                    net.partitioned.add(h)
-                    net.cut[h] = len(net.blocks)
-                else:
-                    net.partitioned.discard(h)
+                h = net.host(q["partition"])
+                h.partitioned = q.get("on", "1") == "1"
+                if not h.partitioned and h.held:
+                    held, h.held = h.held, []
+                    net.deliver(held)
             self.reply(200, net.state())
         elif u.path == "/__state":
             self.reply(200, net.state())
@@ -171,7 +309,6 @@ class NetHandler(BaseHTTPRequestHandler):
 
 def run_net(a):
     net = Net(a)
-    net.cut = {}
     NetHandler.net = net
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), NetHandler)
     write_port(a.port_file, srv.server_address[1])
@@ -183,69 +320,72 @@ class Node:
     def __init__(self, a):
         self.a = a
         self.lock = threading.Lock()
-        self.blocks = []
+        self.head = None
         self.resumed = False
         self.partitioned = False
-        self.logged = 0
+        self.next = 0
 
     def call(self, path):
         with urllib.request.urlopen(self.a.net + path, timeout=2) as r:
             return json.loads(r.read())
 
+    def logid(self, e):
+        o = self.a.log_id_offset
+        return e["id"][o:o + 16]
+
+    def log(self, e, lib):
+        ms = e["ms"]
+        if e["kind"] == "Produced":
+            line = ("info  %s thread-0  producer_plugin.cpp:2452 "
+                    "produce_block        ] Produced block %s... #%d @ %s "
+                    "signed by %s [trxs: 0, lib: %d, confirmed: 0, net: 0, "
+                    "cpu: 100, elapsed: 50, time: 100, latency: 1 ms]" %
+                    (iso(now_ms()), self.logid(e), e["num"], iso(ms),
+                     e["producer"], lib))
+        else:
+            line = ("info  %s net-0     producer_plugin.cpp:561  "
+                    "on_incoming_block    ] Received block %s... #%d @ %s "
+                    "signed by %s [trxs: 0, lib: %d, confirmed: 0, net: 0, "
+                    "cpu: 100, elapsed: 50, time: 100, latency: %d ms]" %
+                    (iso(now_ms()), self.logid(e), e["num"], iso(ms),
+                     e["producer"], lib, max(0, now_ms() - ms)))
+        print(line, file=sys.stderr, flush=True)
+
     def poll(self):
         while True:
             try:
                 v = self.call("/view?host=%s&after=%d" %
-                              (self.a.host, self.logged))
+                              (self.a.host, self.next))
             except OSError:
                 time.sleep(0.05)
                 continue
             with self.lock:
                 self.resumed = v["resumed"]
                 self.partitioned = v["partitioned"]
-                for b in v["blocks"]:
-                    self.blocks.append(b)
-                    num, prod, host, ms = b
-                    hosts = host.split(",") if host is not None else []
-                    mine = self.a.host in hosts
-                    if mine:
-                        print("info  %s thread-0  producer_plugin.cpp:1419 "
-                              " produce_block ] Produced block %s... #%d @ "
-                              "%s signed by %s [trxs: 0, lib: %d, "
-                              "confirmed: 0]" % (iso(ms),
-                                                 bid(num, self.a.host)[:16],
-                                                 num,
-                                                 iso(ms), prod,
-                                                 max(1, num - 2)),
-                              file=sys.stderr, flush=True)
-                    else:
-                        print("info  %s thread-0  producer_plugin.cpp:337 "
-                              "  on_incoming_block ] Received block %s... "
-                              "#%d @ %s signed by %s [trxs: 0, lib: %d, "
-                              "conf: 0, latency: 5 ms]" %
-                              (iso(ms), bid(num, hosts[0] if hosts else
-                                            "")[:16], num, iso(ms), prod,
-                               max(1, num - 2)), file=sys.stderr,
-                              flush=True)
-                    self.logged = num
-            time.sleep(self.a.block_ms_poll / 1000.0)
+                self.head = v["head"]
+                self.next = v["next"]
+                lib = max(1, self.head["num"] - 12)
+            for e in v["events"]:
+                if now_ms() - e["ms"] < 300000:
+                    self.log(e, lib)
+            time.sleep(self.a.poll_ms / 1000.0)
 
     def info(self):
         with self.lock:
-            if not self.blocks:
-                return {"head_block_num": 1, "last_irreversible_block_num":
-                        1, "head_block_producer": "eosio",
-                        "head_block_time": iso(int(time.time() * 1000))}
-            num, prod, host, ms = self.blocks[-1]
-            win = host.split(",")[0] if host is not None else ""
-            return {"server_version": "fake", "head_block_num": num,
-                    "last_irreversible_block_num": max(1, num - 2),
-                    "head_block_id": bid(num, win),
-                    "head_block_producer": prod,
-                    "head_block_time": iso(ms)}
+            h = self.head
+            if h is None:
+                return None
+            lib = max(1, h["num"] - 12)
+            return {"server_version": "fake", "head_block_num": h["num"],
+                    "last_irreversible_block_num": lib,
+                    "head_block_id": h["id"],
+                    "head_block_producer": h["producer"],
+                    "head_block_time": iso(h["ms"]),
+                    "fork_db_head_block_num": h["num"],
+                    "fork_db_head_block_id": h["id"]}
 
 
-class NodeHandler(BaseHTTPRequestHandler):
+class NodeHandler(Handler):
     node = None
 
     def log_message(self, *args):
@@ -259,19 +399,34 @@ class NodeHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        self.handle_api()
+        self.handle_api(b"")
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0") or 0)
-        if n:
-            self.rfile.read(n)
-        self.handle_api()
+        self.handle_api(self.rfile.read(n) if n else b"")
 
-    def handle_api(self):
+    def handle_api(self, body):
         node = self.node
         p = urlparse(self.path).path
         if p == "/v1/chain/get_info":
-            self.send(200, json.dumps(node.info()).encode())
+            info = node.info()
+            if info is None:
+                self.send(503, b'{"code":503,"message":"starting"}')
+            else:
+                self.send(200, json.dumps(info).encode())
+        elif p == "/v1/chain/get_block":
+            try:
+                num = int(json.loads(body or b"{}")["block_num_or_id"])
+                with urllib.request.urlopen(
+                        "%s/block?host=%s&num=%d" % (node.a.net, node.a.host,
+                                                     num), timeout=2) as r:
+                    b = json.loads(r.read())
+                self.send(200, json.dumps(
+                    {"id": b["id"], "block_num": b["num"],
+                     "producer": b["producer"], "timestamp": iso(b["ms"]),
+                     "previous": b["previous"]}).encode())
+            except (OSError, ValueError, KeyError, TypeError):
+                self.send(400, b'{"code":400,"message":"unknown block"}')
         elif p in ("/v1/producer/pause", "/v1/producer/resume"):
             op = p.rsplit("/", 1)[1]
             node.call("/producer?host=%s&op=%s" % (node.a.host, op))
@@ -296,11 +451,13 @@ def run_node(a):
     node = Node(a)
     NodeHandler.node = node
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), NodeHandler)
-    if a.pause_on_startup:
-        node.call("/producer?host=%s&op=pause" % a.host)
-    else:
-        node.call("/producer?host=%s&op=resume" % a.host)
-        node.resumed = True
+    # Paused (or not) before anything else, as nodeos -x is.
+    node.call("/producer?host=%s&op=%s" % (
+        a.host, "pause" if a.pause_on_startup else "resume"))
+    node.resumed = not a.pause_on_startup
+    # Blocks received before this run are not logged again.
+    v = node.call("/view?host=%s&after=0" % a.host)
+    node.next = v["next"]
     threading.Thread(target=node.poll, daemon=True).start()
     write_port(a.port_file, srv.server_address[1])
     srv.serve_forever()
@@ -313,16 +470,20 @@ def main():
     n.add_argument("--port", type=int, default=0)
     n.add_argument("--port-file", required=True)
     n.add_argument("--producer", required=True)
-    n.add_argument("--block-ms", type=int, default=100)
-    n.add_argument("--turn", type=int, default=2)
-    n.add_argument("--producers", type=int, default=3)
+    n.add_argument("--block-ms", type=int, default=30)
+    n.add_argument("--turn", type=int, default=12)
+    n.add_argument("--producers", type=int, default=21)
+    n.add_argument("--seed", type=int, default=None)
     d = sub.add_parser("node")
     d.add_argument("--net", required=True)
     d.add_argument("--host", required=True)
     d.add_argument("--port", type=int, default=0)
     d.add_argument("--port-file", required=True)
     d.add_argument("--peers", type=int, default=3)
-    d.add_argument("--block-ms-poll", type=int, default=20)
+    d.add_argument("--poll-ms", type=int, default=20)
+    d.add_argument("--log-id-offset", type=int, choices=(0, 8), default=8,
+                   help="which 16 hex digits of a block id the log shows: "
+                   "8 (Leap, EOSIO 2) or 0 (EOSIO 1.x)")
     d.add_argument("-x", "--pause-on-startup", action="store_true")
     a = ap.parse_args()
     if a.mode == "net":
