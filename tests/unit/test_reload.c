@@ -37,205 +37,13 @@
 #include "state.h"
 #include "util.h"
 
-#define MAXTRANS	128
-#define WAIT_MS		5000	/* bound on any wait for an event */
-
-struct trans {
-	const struct program	*p;
-	int			 state;
-	int			 spawnerr;	/* spawnerr was set */
-	int64_t			 ms;
-};
-
-static char		 tmpdir[1024];
-static struct trans	 trans[MAXTRANS];
-static int		 ntrans;
-static ev_child		 child_w;
-static ev_timer		 tick_w;
-
-static void
-changed_cb(struct program *p)
-{
-	if (ntrans >= MAXTRANS)
-		return;
-	trans[ntrans].p = p;
-	trans[ntrans].state = p->state;
-	trans[ntrans].spawnerr = p->spawnerr != NULL;
-	trans[ntrans].ms = now_ms();
-	ntrans++;
-}
-
-/* As chainkeeperd's child_cb: libev reaped a child. */
-static void
-child_cb(struct ev_loop *loop, ev_child *w, int revents)
-{
-	struct program	*p;
-
-	(void)loop;
-	(void)revents;
-	if ((p = program_by_pid(w->rpid)) != NULL)
-		program_child_exited(p, w->rstatus);
-}
-
-/* Wakes the loop up now and then, so a wait never blocks for long. */
-static void
-tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)w;
-	(void)revents;
-}
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path) == -1 ? -1 : 0);
-}
+#include "harness.h"
 
 static int
 group_setup(void **state)
 {
-	const char	*tmp = getenv("TMPDIR");
-	char		 path[1100];
-
 	(void)state;
-	if (tmp == NULL || *tmp != '/')
-		tmp = "/tmp";
-	if ((size_t)snprintf(tmpdir, sizeof(tmpdir),
-	    "%s/ck-test-reload.XXXXXX", tmp) >= sizeof(tmpdir) ||
-	    mkdtemp(tmpdir) == NULL)
-		return (-1);
-	snprintf(path, sizeof(path), "%s/state", tmpdir);
-	if (mkdir(path, 0700) == -1)
-		return (-1);
-	snprintf(path, sizeof(path), "%s/state/logs", tmpdir);
-	if (mkdir(path, 0700) == -1)
-		return (-1);
-	/* The daemon's log goes to a file, unless asked for on stderr. */
-	log_init("test_reload", LOG_TO_STDERR, 0);
-	if (getenv("CK_TEST_VERBOSE") == NULL) {
-		snprintf(path, sizeof(path), "%s/chainkeeperd.log", tmpdir);
-		if (log_open_file(path) == -1)
-			return (-1);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	spawn_init();
-	/* As chainkeeperd: program.c records runs in the state. */
-	snprintf(path, sizeof(path), "%s/state", tmpdir);
-	if (state_open(path) == -1)
-		return (-1);
-	if (ev_default_loop(EVFLAG_AUTO) == NULL)
-		return (-1);
-	ev_child_init(&child_w, child_cb, 0, 0);
-	ev_child_start(EV_DEFAULT, &child_w);
-	ev_timer_init(&tick_w, tick_cb, 0.05, 0.05);
-	ev_timer_start(EV_DEFAULT, &tick_w);
-	program_changed_hook = changed_cb;
-	return (0);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	program_changed_hook = NULL;
-	ev_timer_stop(EV_DEFAULT, &tick_w);
-	ev_child_stop(EV_DEFAULT, &child_w);
-	ev_loop_destroy(EV_DEFAULT);
-	state_close();
-	return (nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1);
-}
-
-static int
-test_setup(void **state)
-{
-	(void)state;
-	ntrans = 0;
-	program_no_restarts = 0;
-	return (0);
-}
-
-typedef int (*pred_fn)(const struct program *, long);
-
-/* Run the loop until pred holds or ms have passed; whether it held. */
-static int
-run_until(pred_fn pred, const struct program *p, long arg, int64_t ms)
-{
-	int64_t	 deadline = now_ms() + ms;
-
-	while (!pred(p, arg)) {
-		if (now_ms() >= deadline)
-			return (0);
-		ev_run(EV_DEFAULT, EVRUN_ONCE);
-	}
-	return (1);
-}
-
-static int
-never(const struct program *p, long arg)
-{
-	(void)p;
-	(void)arg;
-	return (0);
-}
-
-/* Run the loop for ms, to see that nothing more happens. */
-static void
-run_for(int64_t ms)
-{
-	run_until(never, NULL, 0, ms);
-}
-
-static int
-state_is(const struct program *p, long st)
-{
-	return (p->state == st);
-}
-
-static int
-is_stopped(const struct program *p, long arg)
-{
-	(void)arg;
-	return (program_is_stopped(p) && p->pid == 0);
-}
-
-static int
-reaped(const struct program *p, long arg)
-{
-	(void)arg;
-	return (p->pid == 0);
-}
-
-static int
-runs_reach(const struct program *p, long n)
-{
-	return (p->runs >= (unsigned int)n);
-}
-
-static const char *
-trans_text(void)
-{
-	static char	 buf[2048];
-	size_t		 n = 0;
-	int		 i;
-
-	buf[0] = '\0';
-	for (i = 0; i < ntrans && n < sizeof(buf) - 32; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-		    i == 0 ? "" : " ", program_state_name(trans[i].state));
-	return (buf);
-}
-
-static void
-wait_state(struct program *p, int st)
-{
-	if (!run_until(state_is, p, st, WAIT_MS))
-		fail_msg("%s: no %s within %d ms; state %s; seen: %s",
-		    p->pc->name, program_state_name(st), WAIT_MS,
-		    program_state_name(p->state), trans_text());
+	return (harness_setup("reload"));
 }
 
 /*
@@ -686,7 +494,7 @@ test_reload_readd(void **state)
 	assert_string_equal(arg(p, 1), "61");
 }
 
-#define T(fn)	cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, harness_test_setup, test_teardown)
 
 int
 main(void)
@@ -706,5 +514,5 @@ main(void)
 	};
 
 	config_use_kinds(&config_kinds_all);
-	return (cmocka_run_group_tests(tests, group_setup, group_teardown));
+	return (cmocka_run_group_tests(tests, group_setup, harness_group_teardown));
 }
