@@ -3,7 +3,7 @@
 # the daemon's heap grows by a few MB, not by 64 KiB per client (the
 # baseline's heap grew by about 57 MB here, and RSS ratcheted after
 # floods).  Supervision goes on meanwhile.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 CONTROL_EXTRA="  group: $ATK
   idle_timeout: 120s"

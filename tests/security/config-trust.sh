@@ -5,7 +5,7 @@
 # its owner and mode (as sshd's StrictModes does).  A reload that meets
 # such an include keeps the running configuration.  -nv redacts
 # secret-looking variables and URL passwords.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 evil=$(write_script evil.sh <<'EOF'
 #!/bin/sh

@@ -5,7 +5,7 @@
 # secret in its environment, whose /proc/PID/environ that same uid cannot
 # read (it could on the baseline).  CHAINKEEPERD_DUMPABLE=1 turns this off
 # for debugging.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 home=$T/atk
 mkdir -m 700 "$home"

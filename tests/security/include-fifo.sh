@@ -2,7 +2,7 @@
 # writes) is refused at once as "not a regular file": chainkeeperd -n and
 # a reload return, and supervision goes on (the baseline waited on the
 # FIFO for ever, the loop with it on a reload).
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 mkdir "$T/conf.d"
 mkfifo "$T/conf.d/pipe.yaml"

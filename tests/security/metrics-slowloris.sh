@@ -3,7 +3,7 @@
 # every connection has 5 s for its request headers, whatever it trickles,
 # and there are more slots than that.  On the baseline (64 slots, 10 s of
 # inactivity) every scrape failed while it lasted.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 command -v curl >/dev/null 2>&1 || skip "curl is needed"
 MP=$(free_port)

@@ -5,7 +5,7 @@
 # handled the whole 64 KiB buffer in one callback: crash handling waited
 # for seconds).  The latency here is measured by the crasher itself: the
 # time from one run's exit to the next run's start, in its own clock.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 mkdir "$T/marks"
 sleeper=$(write_script sleeper.sh <<'EOF'

@@ -5,7 +5,7 @@
 # every refusal: 70 MB in 15 s).  chainkeeperctl says "permission denied"
 # when the kernel refuses the connection (EACCES), not "is chainkeeperd
 # running?".
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 CONTROL_EXTRA="  mode: 0777"
 write_config <<EOF

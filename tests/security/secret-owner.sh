@@ -1,7 +1,7 @@
 # A secret file (a sink's secret_file) that the attacker owns is refused,
 # even with mode 0600: its owner could rewrite it and send the alerts, or
 # root's requests, wherever it likes.  The baseline checked the mode only.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 mkdir -m 711 "$T/secrets"
 echo "sms-password-1234" >"$T/secrets/sms.pass"

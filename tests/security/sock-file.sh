@@ -3,7 +3,7 @@
 # is an attacker's (a typo in control.socket, or a path a program's user
 # prepared): once the baseline deleted it without a word.  A stale socket
 # at the path is still replaced.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 victim=$T/victim.txt
 echo "precious data" >"$victim"

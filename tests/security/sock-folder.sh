@@ -4,7 +4,7 @@
 # for a symlink between bind() and the mode and group change (once a race
 # that gave a root file the socket's mode).  In a proper folder the socket
 # gets control.mode and control.group from the start.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 target=$T/root-target
 echo "root only" >"$target"

@@ -4,7 +4,7 @@
 # CHAINKEEPER_ variables; not chainkeeperd's (an EnvironmentFile of the
 # daemon may hold secrets).  inherit_environment: true keeps the old way,
 # and a program without user: is unchanged.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 mkdir "$T/out"
 chown "$ATK" "$T/out"

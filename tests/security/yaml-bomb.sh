@@ -4,7 +4,7 @@
 # and a file over 16 MB.  Here the attacker wrote the files and root's
 # copies are loaded (an operator's mistake; an include in a folder the
 # attacker can write is refused anyway).  Each error says which limit.
-. "$(dirname "$0")/surface-lib.sh" || exit 99
+. "$(dirname "$0")/seclib.sh" || exit 99
 
 mkdir "$T/y"
 chown "$ATK" "$T/y"
