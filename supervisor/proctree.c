@@ -46,22 +46,37 @@ static enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_ID_PGRP,
 #define CLS_SELF	0x8	/* below this chainkeeperd */
 
 /* The CHAINKEEPER_INSTANCE value of a process; -1 if it has none. */
-static int
-instance_of(pid_t pid, char *out, size_t outlen)
+/*
+ * Read /proc/PID/NAME into buf, NUL-terminated (what fits in len - 1
+ * bytes, in one read): its length, or -1 if it cannot be read or is empty.
+ */
+static ssize_t
+proc_read(pid_t pid, const char *name, char *buf, size_t len)
 {
-	char	 path[64], buf[16384], *p, *end;
-	size_t	 ml = strlen(PROCTREE_MARKER "=");
+	char	 path[64];
 	ssize_t	 n;
 	int	 fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (-1);
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return (-1);
 	buf[n] = '\0';
+	return (n);
+}
+
+static int
+instance_of(pid_t pid, char *out, size_t outlen)
+{
+	char	 buf[16384], *p, *end;
+	size_t	 ml = strlen(PROCTREE_MARKER "=");
+	ssize_t	 n;
+
+	if ((n = proc_read(pid, "environ", buf, sizeof(buf))) == -1)
+		return (-1);
 	end = buf + n;
 	for (p = buf; p < end; p += strlen(p) + 1)
 		if (strncmp(p, PROCTREE_MARKER "=", ml) == 0) {
@@ -408,19 +423,12 @@ proctree_collect_stop(pid_t root, const char *marker, int everywhere,
 unsigned long long
 proctree_start_ticks(pid_t pid)
 {
-	char			 path[64], buf[1024], *p;
+	char			 buf[1024], *p;
 	unsigned long long	 ticks = 0;
-	ssize_t			 n;
-	int			 fd, field;
+	int			 field;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (proc_read(pid, "stat", buf, sizeof(buf)) == -1)
 		return (0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return (0);
-	buf[n] = '\0';
 	/* The command may hold spaces and parentheses: skip past the last ')'. */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return (0);
@@ -495,17 +503,11 @@ proctree_ident(pid_t pid, struct proctree_ident *id)
 	unsigned long	 u[4], g[4];
 	struct stat	 st;
 	ssize_t		 n;
-	int		 fd, i, have = 0;
+	int		 i, have = 0;
 
 	memset(id, 0, sizeof(*id));
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (proc_read(pid, "status", buf, sizeof(buf)) == -1)
 		return (-1);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
 	for (l = buf; l != NULL && *l != '\0'; l = strchr(l, '\n'),
 	    l = l != NULL ? l + 1 : NULL) {
 		if (strncmp(l, "Uid:", 4) == 0 && ident_ids(l + 4, u) == 0)
