@@ -53,6 +53,7 @@
 #include "util.h"
 
 #define OWN_RING	256	/* own produced block numbers remembered */
+#define SUSPECT_MS	1000	/* grace for our own block's log line */
 #define ROLE_PRIMARY	0
 #define ROLE_BACKUP	1
 
@@ -107,7 +108,7 @@ struct eosfo {
 	int		 late_said;
 	int		 dry_last;	/* dry run: last decision said, or -1 */
 	char		 suspect[65];	/* a producer block not (yet) ours */
-	int		 suspect_age;
+	int64_t		 suspect_ms;	/* when it was first seen */
 	int		 other_seen;	/* another host produced this run */
 	int		 healthy;
 	char		 why[200];	/* of the last decision or wait */
@@ -561,12 +562,15 @@ eosfo_decide(struct eosfo *f)
 	/*
 	 * A head block of the producer that this node did not log as its
 	 * own: while paused, another host made it; while producing, give our
-	 * own log line one more tick to arrive before believing so.
+	 * own log line time to arrive before believing so: a tick, and at
+	 * least SUSPECT_MS (nodeos logs its block as it makes it; a loaded
+	 * host may read the line later).
 	 */
 	if (f->suspect[0] != '\0') {
 		if (own_block(f, f->suspect))
 			f->suspect[0] = '\0';
-		else if (++f->suspect_age >= 2) {
+		else if (now - f->suspect_ms >= SUSPECT_MS &&
+		    now - f->suspect_ms >= f->cfg->interval_ms) {
 			other = 1;
 			f->suspect[0] = '\0';
 		}
@@ -583,12 +587,18 @@ eosfo_decide(struct eosfo *f)
 			f->last_block = f->head_time;
 		if (f->head > f->first_head && f->head_time > f->evidence_after &&
 		    !own_block(f, f->head_id)) {
-			if (f->paused)
+			/*
+			 * Paused and never resumed here: another host made
+			 * it.  Once resumed here, a "paused" reply may be
+			 * from a poll sent before the resume, and the block
+			 * our own whose log line has yet to be read.
+			 */
+			if (f->paused && !eosfo_resumed(p))
 				other = 1;
 			else if (f->suspect[0] == '\0') {
 				snprintf(f->suspect, sizeof(f->suspect), "%s",
 				    f->head_id);
-				f->suspect_age = 0;
+				f->suspect_ms = now;
 			}
 		}
 	}
