@@ -36,11 +36,18 @@ wait_for "alert #2" 15 log_has "alert #2 "
 # ids: every alert id the daemon log shows, in order.
 ids() { grep -o 'alert #[0-9]* ' "$LOG" | tr -dc '0-9\n'; }
 
-# The attacker fills the disk.
+# The attacker fills the disk, and keeps taking what the daemon frees
+# (a run record removed when its run ends).  The outbox is refused once
+# the slack of its last page is used: up to 4 KiB of records, one alert a
+# second, so this may take some 20 s.
 as_atk dd if=/dev/zero of="$small/filler" bs=4k 2>/dev/null
+full_and_refused() {
+	as_atk sh -c "dd if=/dev/zero of='$small/filler.\$\$' bs=4k \
+	    2>/dev/null"
+	log_has "outbox: write .*No space left on device"
+}
 c0=$(crashes)
-wait_for "a write refused for lack of space" 15 log_has \
-    "outbox: write .*No space left on device"
+wait_for "a write refused for lack of space" 45 full_and_refused
 log_has "outbox: write .*: Success" && fail "a write error with a stale errno"
 wait_until "three alerts on the full disk" 20 '[ "$(crashes)" -ge $((c0 + 3)) ]'
 ctl stop idle >/dev/null || fail "stop idle"
@@ -68,7 +75,7 @@ reused=$(comm -12 <(printf '%s\n' "$before") <(printf '%s\n' "$after"))
 assert_eq "" "$reused" "alert ids given twice"
 [ "$(printf '%s\n' "$after" | head -n 1)" -gt "$last" ] ||
     fail "an id after the restart is not above #$last"
-rm -f "$small/filler"
+rm -f "$small"/filler*
 wait_until "two crasher respawns after the restart" 20 \
     '[ "$(crashes)" -ge $((c1 + 2)) ]'
 figure "after the SIGKILL and restart on a full disk"
