@@ -77,7 +77,10 @@ n=$(wc -l <<<"$gaps")
 max=$(tail -n 1 <<<"$gaps")
 p50=$(sed -n "$(((n + 1) / 2))p" <<<"$gaps")
 echo "FIGURE: pipelined requests ($res sent/replied): stamper exit->start p50 $p50 ms, max $max ms (n=$n)"
-[ "$max" -lt 1000 ] ||
-    fail "a crash waited $max ms for the pipelined requests"
+# Before, a crash waited some 11 s; the bound leaves room for a loaded
+# host (the figure above is the measure).
+bound=$((3000 * ${CK_TIMEOUT_SCALE:-1}))
+[ "$max" -lt "$bound" ] ||
+    fail "a crash waited $max ms for the pipelined requests (bound $bound)"
 [ "$n" -ge 3 ] || fail "only $n stamper restarts during the attack"
 stop_daemon
