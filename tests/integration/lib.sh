@@ -289,13 +289,21 @@ _wait_gone() {
 # The pids of processes started by this test's daemons (they carry
 # CK_TEST_DIR=$T in their environment), the daemons themselves excluded.
 tagged_procs() {
-	local f pid self exe
+	local f pid self holder exe
 	self=$(readlink -f "$CHAINKEEPERD")
+	holder=${self%/*}/chainkeeper-fdholder
 	for f in $(grep -lzxF "CK_TEST_DIR=$T" /proc/[0-9]*/environ \
 	    2>/dev/null); do
 		pid=${f#/proc/}
 		pid=${pid%/environ}
 		[ "$pid" != "${DPID:-x}" ] || continue
+		# Without a fork a process: thousands are scanned at times.
+		[ ! "/proc/$pid/exe" -ef "$self" ] || continue
+		[ ! "/proc/$pid/exe" -ef "$holder" ] || continue
+		if [ -z "${CK_DAEMON_WRAPPER:-}" ]; then
+			echo "$pid"
+			continue
+		fi
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
 		# Under CK_DAEMON_WRAPPER=valgrind, valgrind runs the daemon.
 		case $exe in */valgrind/*-linux) exe=$self ;; esac
