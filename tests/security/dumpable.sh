@@ -19,12 +19,18 @@ $CRASHER_CONFIG
 EOF
 chown "$ATK" "$CFG"
 
+# The attacker runs copies of the binaries: the build folder may sit
+# where it cannot reach (a clone in /root).
+install -d -m 755 "$T/bin"
+cp "$CHAINKEEPERD" "${CHAINKEEPERD%/*}/chainkeeper-fdholder" "$T/bin/" ||
+    fail "cannot copy the binaries"
+
 # run_as_atk [ENV...]: chainkeeperd as the attacker, in the background.
 run_as_atk() {
 	echo "----- $(date '+%F %T') chainkeeperd as $ATK $*" >>"$LOG"
 	setpriv --reuid="$ATK_UID" --regid="$ATK_GID" --clear-groups -- \
 	    env CK_TEST_DIR="$T" DAEMON_SECRET=envfile-s3cr3t "$@" \
-	    "$CHAINKEEPERD" -c "$CFG" >>"$LOG" 2>&1 &
+	    "$T/bin/chainkeeperd" -c "$CFG" >>"$LOG" 2>&1 &
 	DPID=$!
 	wait_until "chainkeeperd as $ATK to answer" 20 daemon_up
 }
