@@ -195,6 +195,8 @@ check_mode 401 '^witness: HTTP 401$'
 check_mode garbage '^witness reply is not JSON: '
 check_mode truncated '^witness reply is not JSON: '
 check_mode empty '^witness reply is empty$'
+# 1.5 MB is over the 1 MB limit, and quick to make on a loaded host.
+fake "$P" huge_mb=1.5
 check_mode huge '^witness: reply too large$'
 check_mode wrongtypes '^witness signing_key is an object, not a string$'
 check_mode html '^witness: HTTP 502: <html>'

@@ -139,8 +139,11 @@ assert_eq healthy "$(pv thr health)" "thr still healthy"
 
 # CPU: a busy grandchild.
 touch "$T/busy"
-wait_until "cpu failing" 30 'failing_with cpu "^CPU [0-9]+% over 10%$"'
-assert_eq 6 "$(pv cpu detail.processes)" "processes with the spinners"
+# The allocations above may already have made it fail: wait for the
+# spinners to be counted too.
+wait_until "cpu failing with the spinners" 30 \
+    'failing_with cpu "^CPU [0-9]+% over 10%$" &&
+    [ "$(pv cpu detail.processes)" = 6 ]'
 touch "$T/idle"
 wait_until "cpu healthy again" 30 'health_is cpu healthy'
 
