@@ -2,6 +2,12 @@
 # while the backup's last block is still the head, must not make the
 # primary record "hand-back required" again: blocks of the producer from
 # before the resume by hand tell nothing new.
+#
+# Not in the CI list: on a loaded host it fails about one run in two (the
+# primary records the requirement again about 100 ms after the resume),
+# and the cause, in chainkeeperd or in the fake network's catch-up of late
+# slots, is not found yet.  Run it by hand:
+#	bash tests/integration/failover-resume.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/integration/lib.sh"
 . "$TESTS_SRCDIR/integration/failover-lib.sh"
 # EOSIO 1.x's log format, which the code read right before it read Leap's.
