@@ -17,10 +17,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <ev.h>
 
+#include "config.h"
 #include "log.h"
 #include "program.h"
 #include "spawn.h"
@@ -218,4 +220,37 @@ wait_state(struct program *p, int st)
 		fail_msg("%s: no %s within %d ms; state %s; seen: %s",
 		    p->pc->name, program_state_name(st), WAIT_MS,
 		    program_state_name(p->state), trans_text());
+}
+
+/*
+ * Programs from YAML (the lines under "programs:"), through config_load;
+ * program_new takes each program_config out of the config, as the daemon
+ * does.  Returns how many were made.
+ */
+size_t
+new_programs(const char *yaml)
+{
+	struct config	*cfg;
+	char		 path[1100], *errors = NULL;
+	FILE		*fp;
+	size_t		 i, n;
+
+	snprintf(path, sizeof(path), "%s/test.yaml", tmpdir);
+	if ((fp = fopen(path, "w")) == NULL)
+		fail_msg("cannot write %s", path);
+	fprintf(fp, "state_dir: %s/state\nprograms:\n%s\n", tmpdir, yaml);
+	if (fclose(fp) != 0)
+		fail_msg("cannot write %s", path);
+	cfg = config_load(path, &errors);
+	unlink(path);
+	if (cfg == NULL)
+		fail_msg("config_load: %s", errors);
+	for (i = 0; i < cfg->nprograms; i++) {
+		program_new(cfg->programs[i]);
+		cfg->programs[i] = NULL;
+	}
+	n = cfg->nprograms;
+	cfg->nprograms = 0;
+	config_free(cfg);
+	return (n);
 }

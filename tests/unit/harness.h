@@ -2,6 +2,7 @@
 #ifndef HARNESS_H
 #define HARNESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct program;
@@ -35,5 +36,6 @@ int		 reaped(const struct program *, long);
 int		 runs_reach(const struct program *, long);
 const char	*trans_text(void);
 void		 wait_state(struct program *, int);
+size_t		 new_programs(const char *);
 
 #endif

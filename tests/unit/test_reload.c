@@ -46,38 +46,6 @@ group_setup(void **state)
 	return (harness_setup("reload"));
 }
 
-/*
- * Programs from YAML (the lines under "programs:"), through config_load;
- * program_new takes each program_config out of the config, as the daemon
- * does.  Returns how many were made.
- */
-static size_t
-new_programs(const char *yaml)
-{
-	struct config	*cfg;
-	char		 path[1100], *errors = NULL;
-	FILE		*fp;
-	size_t		 i, n;
-
-	snprintf(path, sizeof(path), "%s/test.yaml", tmpdir);
-	if ((fp = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fprintf(fp, "state_dir: %s/state\nprograms:\n%s\n", tmpdir, yaml);
-	if (fclose(fp) != 0)
-		fail_msg("cannot write %s", path);
-	cfg = config_load(path, &errors);
-	unlink(path);
-	if (cfg == NULL)
-		fail_msg("config_load: %s", errors);
-	for (i = 0; i < cfg->nprograms; i++) {
-		program_new(cfg->programs[i]);
-		cfg->programs[i] = NULL;
-	}
-	n = cfg->nprograms;
-	cfg->nprograms = 0;
-	config_free(cfg);
-	return (n);
-}
 
 /* Stop and free every program, leaving no child behind. */
 static int
