@@ -778,7 +778,7 @@ pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	if (n->type != YAML_SEQUENCE_NODE) {
 		if ((v = get_list(ctx, n, "depends_on")) == NULL)
 			return;
-		len = 1;
+		len = argv_len(v);
 	} else {
 		len = (size_t)(n->data.sequence.items.top -
 		    n->data.sequence.items.start);
@@ -804,8 +804,8 @@ pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			h[i++] = probe;
 		}
 	}
+	free_depends_healthy(pc);	/* walks depends_on: first */
 	free_argv(pc->depends_on);
-	free_depends_healthy(pc);
 	pc->depends_on = v;
 	pc->depends_healthy = h;
 }
