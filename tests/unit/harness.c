@@ -84,7 +84,7 @@ harness_setup(const char *name)
 {
 	const char	*tmp = getenv("TMPDIR");
 	char		 path[1100];
-	char		 ident[64];
+	static char	 ident[64];	/* log_init keeps the pointer */
 
 	if (tmp == NULL || *tmp != '/')
 		tmp = "/tmp";
