@@ -251,6 +251,13 @@ class Model:
                                    hand=False)
             else:
                 exp[name] = Expect(["EXITED"], hand=False)
+            if st == "STARTING":
+                # Killed before startsecs: a failed start, whatever
+                # autorestart says.  It is tried again (BACKOFF, then a
+                # new STARTING), or FATAL once startretries is used up by
+                # failures the model does not count.
+                exp[name].states |= {"BACKOFF", "STARTING", "RUNNING",
+                                     "FATAL"}
             exp[name].pid = None
         self.expect = exp
 
