@@ -100,8 +100,9 @@ struct eosfo {
 					   block this run saw, or 0 */
 	int64_t		 evidence_after; /* blocks up to this chain time
 					   tell nothing of another host */
-	int		 received;	/* a block of the producer came from
-					   the network since the last tick */
+	int64_t		 received;	/* chain time of the newest block of
+					   the producer that came from the
+					   network since the last tick, or 0 */
 	int64_t		 answer_ms;	/* monotonic: last full answer */
 	int		 producing;	/* the last answer: not paused */
 	int		 killed;	/* SIGKILL sent to this run */
@@ -370,7 +371,8 @@ eosfo_line(struct eosfo *f, const char *line)
 	if (line[m[1].rm_so] == 'R') {
 		if (t <= f->evidence_after)
 			return;
-		f->received = 1;
+		if (t > f->received)
+			f->received = t;
 		/* A producing backup steps back now, not at the next tick. */
 		if (f->cfg->role == ROLE_BACKUP && !f->paused) {
 			snprintf(f->why, sizeof(f->why), "a block of %s came "
@@ -554,9 +556,12 @@ eosfo_decide(struct eosfo *f)
 		f->last_lib = f->lib;
 		f->lib_changed_ms = now;
 	}
-	/* A block of the producer that its node received from the network. */
-	if (f->received) {
-		other = 1;
+	/*
+	 * A block of the producer that its node received from the network,
+	 * newer than a resume by hand made since it was read.
+	 */
+	if (f->received != 0) {
+		other = f->received > f->evidence_after;
 		f->received = 0;
 	}
 	/*
@@ -1003,8 +1008,12 @@ eosfo_command(struct program *p, const char *cmd, char **err)
 		eosfo_set_flag(p, "hold", 0);
 		eosfo_set_flag(p, "handback_required", 0);
 		eosfo_set_resumed(p, 1);
-		/* Blocks of the producer up to now tell nothing new. */
+		/*
+		 * Blocks of the producer up to now tell nothing new, nor does
+		 * one still held for a later tick.
+		 */
 		f->evidence_after = wall_ms();
+		f->suspect[0] = '\0';
 		eosfo_act(f, 1, "resumed by hand");
 	} else {
 		xasprintf(err, "failover commands: pause, auto, handback, "
