@@ -167,7 +167,8 @@ HOLDER=$!
 wait_until "the idle connections" 10 '[ -s "$T/held" ]'
 t0=$(now_ms)
 ctl status up >/dev/null || fail "control socket did not answer"
-[ $(($(now_ms) - t0)) -lt 2000 ] ||
+# Blocked behind the peers, it would answer only once they leave, 4 s on.
+[ $(($(now_ms) - t0)) -lt 3500 ] ||
     fail "the control socket took $(($(now_ms) - t0)) ms with idle HTTP peers"
 wait "$HOLDER"
 wait_for "/metrics after the idle connections" 15 serving "$MP"

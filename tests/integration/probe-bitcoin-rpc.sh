@@ -272,13 +272,15 @@ fake_ctl n2 '{"advance": 1}'
 wait_for "ref caught up" 10 healthy_at ref 1007
 
 # --- Hung: N1 stops answering.  hung_after 3 x interval 500ms: the probe
-# must say "hung" within about 1.5 s plus one interval and the timeout.
+# says "hung" after three checks cut off at 400 ms, about 2.3 s on a quiet
+# host.  The wait's bound (10 s) is what a check without its timeout (curl
+# would wait minutes) could not meet; the time itself is only reported,
+# since a loaded host stretches it.
 t0=$(now_ms)
 fake_ctl n1 '{"mode": "hang"}'
 wait_for "rapt hung" 10 health_is rapt hung
 took=$(($(now_ms) - t0))
 say "hang -> hung in $took ms (hung_after 3 x 500ms, timeout 400ms)"
-[ "$took" -le 4000 ] || fail "hung after $took ms, over 4000 ms"
 assert_eq timeout "$(pf rapt status)" "status while hung"
 assert_match 'chain hung: no answer within 400 ms' "$(ctl status rapt)" \
     "chainkeeperctl status while hung"
@@ -325,18 +327,22 @@ fake_ctl n2 '{"height": 1014}'
 wait_for "ltc healthy at 1014" 10 healthy_at ltc 1014
 assert_match '^height 1014, 1 block behind, reference 1015$' \
     "$(pf ltc reason)" "ltc reason"
-# A broken explorer is noted but fails nothing.
+# A broken explorer is noted but fails nothing.  The node grows meanwhile
+# (a block each 300 ms), or a slow host would see it stalled (stall_after
+# 2s) before the note.
+fake_ctl n2 '{"advance_ms": 300}'
 fake_ctl ex '{"mode": "garbage"}'
 wait_for "ltc notes the broken explorer" 10 eval \
-    'reason_is ltc "^height 1014; reference: reply is not a block count"'
+    'reason_is ltc "^height [0-9]+; reference: reply is not a block count"'
 assert_eq ok "$(pf ltc status)" "ltc status with a broken explorer"
 assert_match 'not a block count' "$(pf ltc detail.reference_error)" \
     "detail.reference_error"
 fake_ctl ex '{"mode": "hang"}'
 wait_for "ltc notes the hung explorer" 10 eval \
-    'reason_is ltc "^height 1014; reference: "'
+    'reason_is ltc "^height [0-9]+; reference: "'
 assert_eq ok "$(pf ltc status)" "ltc status with a hung explorer"
 fake_ctl ex '{"mode": "ok"}'
+fake_ctl n2 '{"advance_ms": 0}'
 
 # --- Secrets never show.
 ck=$(cat "$T/n1.cookie")
