@@ -180,6 +180,35 @@ stop_unconfigured(const char *name, pid_t pid)
 }
 
 /*
+ * A process left by a run of a program that is not in the configuration,
+ * whose main process has ended: a crash came while its stop waited for the
+ * rest of its tree.  When the run record says that run was ours, what
+ * carries its marker is swept; otherwise it is left alone, as above.
+ */
+static void
+sweep_unconfigured(const char *name, pid_t mpid, pid_t pid)
+{
+	struct state_run	 r;
+	char			 marker[96];	/* as program.h has it */
+
+	if (!config_name_valid(name) || state_run_get(name, &r) == -1 ||
+	    r.legacy || r.pid != mpid) {
+		log_warnx("pid %ld carries the marker of program \"%s\", "
+		    "which is not in the configuration and has no run record "
+		    "for it: leaving it alone", (long)pid, name);
+		return;
+	}
+	if (kill(mpid, 0) == 0 || errno != ESRCH)
+		return;		/* its main runs: stop_unconfigured stops all */
+	log_warnx("%s: pid %ld is left by a recorded run (pid %ld) of a "
+	    "program that is no longer in the configuration: killing it",
+	    name, (long)pid, (long)mpid);
+	snprintf(marker, sizeof(marker), "%s:%s/%ld", program_daemon_id,
+	    name, (long)mpid);
+	program_sweep_marker(marker);
+}
+
+/*
  * A process that carries one of our markers, found at start: part of a run
  * just adopted (left alone), or what is left of a run nobody runs now, or
  * a process that only says it is ours.  Those are never adopted (anyone
@@ -200,6 +229,8 @@ adopt_scan_cb(const char *name, pid_t mpid, pid_t pid, pid_t pgrp,
 	if ((p = program_find(name)) == NULL) {
 		if (pid == mpid)
 			stop_unconfigured(name, pid);
+		else
+			sweep_unconfigured(name, mpid, pid);
 		return;
 	}
 	if (p->pid > 0 && p->pid == mpid)

@@ -1160,6 +1160,7 @@ program_finish_stop(struct program *p)
 	free(p->sigkilled);
 	p->sigkilled = NULL;
 	p->nsigkilled = 0;
+	state_run_clear(p->pc->name);
 	if (p->next_pc != NULL) {
 		program_close_output(p);
 		rules_program_free(p);
@@ -1688,9 +1689,15 @@ program_child_exited(struct program *p, int status)
 		rules_program_event(p, RULE_ON_OOM, what);
 	program_unwatch(p);
 	ev_timer_stop(EV_DEFAULT, &p->exetimer);
-	state_run_clear(p->pc->name);
 	eosfo_exited(p);
 	p->pid = 0;
+	/*
+	 * The run record goes with the run's last process: while some of
+	 * its tree may be left, it tells the next chainkeeperd (after a
+	 * crash in between) that what carries this run's marker is ours.
+	 */
+	if (!program_tree_maybe_left(p))
+		state_run_clear(p->pc->name);
 	p->exit_known = 1;
 	p->exit_status = status;
 	p->exit_wall = time(NULL);
@@ -1750,6 +1757,7 @@ program_child_exited(struct program *p, int status)
 		}
 		log_info("%s: sent SIG%s to %zu processes left behind",
 		    p->pc->name, signal_name(p->pc->stopsignal), n);
+		program_crash_at("stop-leftovers");
 		program_queue(p, pids, n, p->pc->stopsignal);
 		break;
 	default:
