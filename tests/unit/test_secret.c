@@ -1,5 +1,5 @@
 /*
- * Unit tests for actions/secret.c: the checks on secret files (type,
+ * Unit tests for lib/secret.c: the checks on secret files (type,
  * mode, symbolic links, absolute paths), reading the first line, quoting
  * for JSON bodies, and scrubbing secrets out of replies, raw or
  * JSON-escaped.

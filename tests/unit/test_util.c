@@ -1,5 +1,5 @@
 /*
- * Unit tests for supervisor/util.c: durations, sizes, signal names and the
+ * Unit tests for lib/util.c: durations, sizes, signal names and the
  * shell-like command splitter.
  */
 #include "autoconf.h"
