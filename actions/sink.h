@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "buf.h"
 
 #define ALERT_RAISE	0	/* something happened */
 #define ALERT_RESOLVED	1	/* ... and cleared */
@@ -166,8 +167,7 @@ int		 tpl_check(const char *, int, char **);
 char		*tpl_expand(const char *, int, const struct alert *,
 		    const char *);
 char		*alert_field(const struct alert *, const char *);
-void		 str_append_escaped(char **, size_t *, size_t *,
-		    const char *, int);
+void		 str_append_escaped(struct buf *, const char *, int);
 
 /* Rendering an alert (or several) as a message. */
 char		*alert_title(const struct alert *);

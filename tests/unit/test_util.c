@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/util.c: durations, sizes, signal names and the
- * shell-like command splitter.
+ * shell-like command splitter; and for the growable buffer of lib/buf.c.
  */
 #include "autoconf.h"
 
@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "util.h"
 
 /* A duration that must parse to want milliseconds. */
@@ -395,6 +396,43 @@ test_tail_append(void **state)
 	assert_memory_equal(buf, "3456789", 7);
 }
 
+static void
+test_buf(void **state)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 big[1000], *s;
+	size_t		 i;
+
+	(void)state;
+	/* Empty: taken as "", and room made is an empty string. */
+	s = buf_take(&b);
+	assert_string_equal(s, "");
+	free(s);
+	buf_need(&b, 10);
+	assert_string_equal(b.s, "");
+	assert_int_equal(b.len, 0);
+	buf_add(&b, "ab\0c", 4);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.s, "ab\0c", 5);
+	buf_free(&b);
+	assert_null(b.s);
+	/* Growing past the first block, and printf past its small buffer. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 100; i++)
+		buf_adds(&b, "0123456789");
+	buf_printf(&b, "<%s>%d", big, 42);
+	assert_int_equal(b.len, 1000 + 2 + 999 + 2);
+	assert_int_equal(strlen(b.s), b.len);
+	assert_memory_equal(b.s + 990, "0123456789<x", 12);
+	assert_string_equal(b.s + b.len - 4, "x>42");
+	s = buf_take(&b);
+	assert_null(b.s);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(strlen(s), 2003);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -417,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_argv_helpers),
 		cmocka_unit_test(test_tail_append),
+		cmocka_unit_test(test_buf),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
