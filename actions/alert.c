@@ -37,6 +37,7 @@
 #include "log.h"
 #include "probe.h"
 #include "program.h"
+#include "secret.h"
 #include "sink.h"
 #include "util.h"
 
@@ -821,8 +822,10 @@ sink_kick(struct sink *s)
 void
 sink_done(struct sink_op *op, int result, const char *fmt, ...)
 {
-	va_list	 ap;
-	size_t	 i;
+	va_list		 ap;
+	const char	*sv[sizeof(op->secrets) / sizeof(op->secrets[0]) + 1];
+	char		*s;
+	size_t		 i, n = 0;
 
 	if (op->done)
 		return;
@@ -835,7 +838,12 @@ sink_done(struct sink_op *op, int result, const char *fmt, ...)
 		va_end(ap);
 	}
 	for (i = 0; i < sizeof(op->secrets) / sizeof(op->secrets[0]); i++)
-		str_scrub(op->why, sizeof(op->why), op->secrets[i]);
+		if (op->secrets[i] != NULL)
+			sv[n++] = op->secrets[i];
+	sv[n] = NULL;
+	s = secret_scrub(op->why, strlen(op->why), sv, NULL);
+	snprintf(op->why, sizeof(op->why), "%s", s);
+	free(s);
 	utf8_sanitize(op->why, strlen(op->why));
 	if (op->in_send)
 		return;		/* sink_kick() carries on */

@@ -2,8 +2,8 @@
  * What sink kinds share: {placeholder} templates with URL, JSON or header
  * escaping; an alert rendered as a message (text, WeCom markdown, HTML),
  * alone or several in one; the success predicate of a reply (status codes
- * and a JSON field); secret files (never open to group or others) and the
- * scrubbing of secrets out of every text that could reach a log.
+ * and a JSON field); secret files (never open to group or others) and
+ * URLs fit for a log.
  */
 #include "autoconf.h"
 
@@ -33,52 +33,22 @@ static const char *const placeholders[] = {
 void
 str_append_escaped(struct buf *b, const char *s, int esc)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p;
-	char			 e[8];
+	const char	*p;
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (esc) {
-		case ESC_URL:
-			if ((*p >= 'A' && *p <= 'Z') ||
-			    (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') ||
-			    strchr("-._~", *p) != NULL)
-				buf_add(b, (const char *)p, 1);
-			else {
-				e[0] = '%';
-				e[1] = hex[*p >> 4];
-				e[2] = hex[*p & 15];
-				buf_add(b, e, 3);
-			}
-			break;
-		case ESC_JSON:
-			if (*p == '"' || *p == '\\') {
-				e[0] = '\\';
-				e[1] = (char)*p;
-				buf_add(b, e, 2);
-			} else if (*p == '\n')
-				buf_add(b, "\\n", 2);
-			else if (*p == '\r')
-				buf_add(b, "\\r", 2);
-			else if (*p == '\t')
-				buf_add(b, "\\t", 2);
-			else if (*p < 0x20 || *p == 0x7f) {
-				snprintf(e, sizeof(e), "\\u%04x", *p);
-				buf_add(b, e, 6);
-			} else
-				buf_add(b, (const char *)p, 1);
-			break;
-		case ESC_HEADER:
-			if (*p == '\r' || *p == '\n' || *p < 0x20)
-				buf_add(b, " ", 1);
-			else
-				buf_add(b, (const char *)p, 1);
-			break;
-		default:
-			buf_add(b, (const char *)p, 1);
-			break;
-		}
+	switch (esc) {
+	case ESC_URL:
+		buf_add_url(b, s);
+		break;
+	case ESC_JSON:
+		buf_add_json(b, s);
+		break;
+	case ESC_HEADER:
+		for (p = s; *p != '\0'; p++)
+			buf_add(b, (unsigned char)*p < 0x20 ? " " : p, 1);
+		break;
+	default:
+		buf_adds(b, s);
+		break;
 	}
 }
 
@@ -629,56 +599,6 @@ success_check(const struct success_pred *sp, long status, const char *body,
 	free(b);
 	json_decref(doc);
 	return (ok);
-}
-
-/*
- * Take a secret out of a text that may reach a log or a status, in place:
- * as is, URL-encoded, JSON-escaped, and JSON with escaped slashes (as
- * PHP's json_encode writes it), each in one pass so that "(redacted)"
- * itself is never scrubbed again.
- */
-void
-str_scrub(char *s, size_t size, const char *secret)
-{
-	struct buf	 b = { NULL, 0, 0 }, f;
-	char		*forms[4];
-	const char	*p;
-	size_t		 nf = 0, len, i, fl, best;
-
-	if (secret == NULL || *secret == '\0')
-		return;
-	forms[nf++] = xstrdup(secret);
-	memset(&f, 0, sizeof(f));
-	str_append_escaped(&f, secret, ESC_URL);
-	forms[nf++] = buf_take(&f);
-	str_append_escaped(&f, secret, ESC_JSON);
-	forms[nf++] = buf_take(&f);
-	forms[nf] = xmalloc(strlen(secret) * 2 + 1);
-	for (p = secret, len = 0; *p != '\0'; p++) {
-		if (*p == '/')
-			forms[nf][len++] = '\\';
-		forms[nf][len++] = *p;
-	}
-	forms[nf++][len] = '\0';
-	buf_need(&b, strlen(s));
-	for (p = s; *p != '\0';) {
-		for (i = 0, best = 0; i < nf; i++) {
-			fl = strlen(forms[i]);
-			if (fl > best && strncmp(p, forms[i], fl) == 0)
-				best = fl;
-		}
-		if (best > 0) {
-			buf_add(&b, "(redacted)", 10);
-			p += best;
-		} else
-			buf_add(&b, p++, 1);
-	}
-	snprintf(s, size, "%s", b.s);
-	buf_free(&b);
-	for (i = 0; i < nf; i++) {
-		explicit_bzero(forms[i], strlen(forms[i]));
-		free(forms[i]);
-	}
 }
 
 /* A URL fit for a log: scheme and host only ("https://host/..."). */

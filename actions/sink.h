@@ -193,7 +193,6 @@ json_t		*json_pointer_get(json_t *, const char *);
 
 /* Secrets (files: secret.h). */
 int		 sink_secret_check(const char *, char **);
-void		 str_scrub(char *, size_t, const char *);
 char		*url_redact(const char *);
 
 /* Parse helpers for kinds. */

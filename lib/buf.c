@@ -72,6 +72,63 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	free(big);
 }
 
+/*
+ * s %-encoded for a URL: all but the unreserved characters of RFC 3986.
+ * Room for the worst case is made first, so that a secret passing
+ * through leaves no copy behind in memory freed by a realloc.
+ */
+void
+buf_add_url(struct buf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+	char			 e[3];
+
+	buf_need(b, strlen(s) * 3);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
+			buf_add(b, (const char *)p, 1);
+		else {
+			e[0] = '%';
+			e[1] = hex[*p >> 4];
+			e[2] = hex[*p & 15];
+			buf_add(b, e, 3);
+		}
+	}
+}
+
+/*
+ * s escaped for the inside of a JSON string: quote, backslash, \n, \r,
+ * \t, other control bytes as \u00xx; the rest (UTF-8 too) as is.  Room
+ * is made first, as in buf_add_url().
+ */
+void
+buf_add_json(struct buf *b, const char *s)
+{
+	const unsigned char	*p;
+	char			 e[8];
+
+	buf_need(b, strlen(s) * 6);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			e[0] = '\\';
+			e[1] = (char)*p;
+			buf_add(b, e, 2);
+		} else if (*p == '\n')
+			buf_add(b, "\\n", 2);
+		else if (*p == '\r')
+			buf_add(b, "\\r", 2);
+		else if (*p == '\t')
+			buf_add(b, "\\t", 2);
+		else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(e, sizeof(e), "\\u%04x", *p);
+			buf_add(b, e, 6);
+		} else
+			buf_add(b, (const char *)p, 1);
+	}
+}
+
 /* The text, for the caller to free ("" when empty); b is empty after. */
 char *
 buf_take(struct buf *b)

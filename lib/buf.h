@@ -19,6 +19,8 @@ void	 buf_add(struct buf *, const char *, size_t);
 void	 buf_adds(struct buf *, const char *);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	 buf_add_url(struct buf *, const char *);
+void	 buf_add_json(struct buf *, const char *);
 char	*buf_take(struct buf *);
 void	 buf_free(struct buf *);
 

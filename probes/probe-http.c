@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "probe.h"
+#include "secret.h"
 #include "util.h"
 
 struct http_cfg {
@@ -274,7 +275,8 @@ http_run(struct probe *p)
 	o.timeout_ms = (long)p->cfg->timeout_ms + 1000;
 	o.max_body = (size_t)c->max_body;
 	if (c->password_file != NULL) {
-		if ((pw = probe_read_secret(c->password_file, &err)) == NULL) {
+		if ((pw = secret_file_read_any(c->password_file, &err)) ==
+		    NULL) {
 			probe_done(p, PROBE_ERROR, NULL, NULL, "%s", err);
 			free(err);
 			return;

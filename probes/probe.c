@@ -488,38 +488,3 @@ probe_param_check_keys(const json_t *o, const char *const *known,
 	}
 	return (0);
 }
-
-/*
- * Read a secret (password, cookie) from a file: the first line, without
- * its newline.  Returns an allocated string or NULL with *err set.
- */
-char *
-probe_read_secret(const char *path, char **err)
-{
-	char	 buf[4096];
-	ssize_t	 n;
-	int	 fd;
-	char	*nl;
-
-	*err = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		xasprintf(err, "cannot read %s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		xasprintf(err, "cannot read %s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	buf[n] = '\0';
-	if ((nl = strpbrk(buf, "\r\n")) != NULL)
-		*nl = '\0';
-	if (buf[0] == '\0') {
-		xasprintf(err, "%s is empty", path);
-		return (NULL);
-	}
-	nl = xstrdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return (nl);
-}
