@@ -418,45 +418,6 @@ format_parse(const char *s)
 	return (-1);
 }
 
-/* RFC 6901: the value at a JSON pointer, borrowed, or NULL. */
-json_t *
-json_pointer_get(json_t *v, const char *ptr)
-{
-	char		 tok[256];
-	const char	*p = ptr;
-	size_t		 n;
-	char		*end;
-	unsigned long	 idx;
-
-	if (*p == '\0')
-		return (v);
-	while (v != NULL && *p == '/') {
-		p++;
-		for (n = 0; *p != '\0' && *p != '/' && n < sizeof(tok) - 1;
-		    p++) {
-			if (p[0] == '~' && p[1] == '0') {
-				tok[n++] = '~';
-				p++;
-			} else if (p[0] == '~' && p[1] == '1') {
-				tok[n++] = '/';
-				p++;
-			} else
-				tok[n++] = *p;
-		}
-		tok[n] = '\0';
-		if (json_is_object(v))
-			v = json_object_get(v, tok);
-		else if (json_is_array(v)) {
-			idx = strtoul(tok, &end, 10);
-			if (*tok == '\0' || *end != '\0')
-				return (NULL);
-			v = json_array_get(v, idx);
-		} else
-			return (NULL);
-	}
-	return (*p == '\0' ? v : NULL);
-}
-
 /*
  * success: {status: 200 | [200, 201], json: {pointer: /p, equals: V}}.
  * Without it, any 2xx reply is a success.

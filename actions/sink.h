@@ -18,6 +18,7 @@
 
 #include "alert.h"
 #include "buf.h"
+#include "jsonx.h"
 
 #define ALERT_RAISE	0	/* something happened */
 #define ALERT_RESOLVED	1	/* ... and cleared */
@@ -189,7 +190,6 @@ int		 success_parse(const json_t *, struct success_pred *,
 void		 success_free(struct success_pred *);
 int		 success_check(const struct success_pred *, long,
 		    const char *, size_t, char *, size_t);
-json_t		*json_pointer_get(json_t *, const char *);
 
 /* Secrets (files: secret.h). */
 int		 sink_secret_check(const char *, char **);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "jsonx.h"
 #include "probe.h"
 #include "secret.h"
 #include "util.h"
@@ -143,38 +144,6 @@ http_parse(const json_t *o, const char **key, char **err)
 fail:
 	http_free_config(c);
 	return (NULL);
-}
-
-/* RFC 6901: "/a/0/b~1c" (borrowed result, or NULL). */
-static json_t *
-json_pointer_get(json_t *v, const char *ptr)
-{
-	char	 tok[256];
-	size_t	 n;
-	char	*end;
-	long	 idx;
-
-	while (v != NULL && *ptr == '/') {
-		ptr++;
-		for (n = 0; *ptr != '\0' && *ptr != '/' && n < sizeof(tok) - 1;
-		    ptr++) {
-			if (*ptr == '~' && (ptr[1] == '0' || ptr[1] == '1')) {
-				tok[n++] = ptr[1] == '0' ? '~' : '/';
-				ptr++;
-			} else
-				tok[n++] = *ptr;
-		}
-		tok[n] = '\0';
-		if (json_is_object(v))
-			v = json_object_get(v, tok);
-		else if (json_is_array(v)) {
-			idx = strtol(tok, &end, 10);
-			v = (*tok == '\0' || *end != '\0' || idx < 0) ? NULL :
-			    json_array_get(v, (size_t)idx);
-		} else
-			v = NULL;
-	}
-	return (v);
 }
 
 /* Compare a JSON value with the configured one. */

@@ -233,6 +233,9 @@ test_json_pointer(void **state)
 	assert_ptr_equal(json_pointer_get(doc, ""), doc);
 	assert_null(json_pointer_get(doc, "/a~1b/m~0n/2"));
 	assert_null(json_pointer_get(doc, "/a~1b/m~0n/x"));
+	assert_null(json_pointer_get(doc, "/a~1b/m~0n/-1"));
+	assert_null(json_pointer_get(doc, "/a~1b/m~0n/"));
+	assert_null(json_pointer_get(doc, "a~1b"));
 	assert_null(json_pointer_get(doc, "/nosuch/x"));
 	json_decref(doc);
 }
