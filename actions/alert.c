@@ -37,6 +37,7 @@
 #include "log.h"
 #include "probe.h"
 #include "program.h"
+#include "registry.h"
 #include "secret.h"
 #include "sink.h"
 #include "util.h"
@@ -47,13 +48,14 @@ extern const struct sink_kind	sink_kind_http;
 extern const struct sink_kind	sink_kind_telegram;
 extern const struct sink_kind	sink_kind_exec;
 
-static const struct sink_kind *kinds[] = {
+static const void *const kinds[] = {
 	&sink_kind_wecom_robot,
 	&sink_kind_wecom_app,
 	&sink_kind_http,
 	&sink_kind_telegram,
 	&sink_kind_exec,
 };
+static struct registry	sink_kinds = REGISTRY_INIT(kinds);
 
 #define ALERTS_KEEP	200		/* finished alerts remembered */
 #define OUTBOX_COMPACT	(1024 * 1024)	/* bytes before a rewrite */
@@ -157,27 +159,14 @@ static void	alerts_requeue(void);
 const struct sink_kind *
 sink_kind_find(const char *name)
 {
-	size_t	 i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i]->name, name) == 0)
-			return (kinds[i]);
-	return (NULL);
+	return (registry_find(&sink_kinds, name));
 }
 
 /* "wecom-robot, http, ...", for error messages. */
 const char *
 sink_kinds_list(void)
 {
-	static char	 buf[256];
-	size_t		 i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) &&
-	    n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-		    i > 0 ? ", " : "", kinds[i]->name);
-	return (buf);
+	return (registry_names(&sink_kinds));
 }
 
 /* The next of the configured hours (local time) strictly after now. */

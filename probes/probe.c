@@ -22,6 +22,7 @@
 #include "log.h"
 #include "probe.h"
 #include "program.h"
+#include "registry.h"
 #include "util.h"
 
 extern const struct probe_kind	probe_kind_http;
@@ -34,7 +35,7 @@ extern const struct probe_kind	probe_kind_procstat;
 extern const struct probe_kind	probe_kind_oom;
 extern const struct probe_kind	probe_kind_log_match;
 
-static const struct probe_kind *kinds[] = {
+static const void *const kinds[] = {
 	&probe_kind_http,
 	&probe_kind_tcp,
 	&probe_kind_bitcoin_rpc,
@@ -45,6 +46,7 @@ static const struct probe_kind *kinds[] = {
 	&probe_kind_oom,
 	&probe_kind_log_match,
 };
+static struct registry	probe_kinds = REGISTRY_INIT(kinds);
 
 void	(*probe_changed_hook)(struct probe *);
 
@@ -54,27 +56,14 @@ static void	probe_timeout_cb(struct ev_loop *, ev_timer *, int);
 const struct probe_kind *
 probe_kind_find(const char *name)
 {
-	size_t	 i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i]->name, name) == 0)
-			return (kinds[i]);
-	return (NULL);
+	return (registry_find(&probe_kinds, name));
 }
 
 /* "http, tcp, ...", for error messages. */
 const char *
 probe_kinds_list(void)
 {
-	static char	 buf[512];
-	size_t		 i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) &&
-	    n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-		    i > 0 ? ", " : "", kinds[i]->name);
-	return (buf);
+	return (registry_names(&probe_kinds));
 }
 
 void

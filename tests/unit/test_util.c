@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/util.c: durations, sizes, signal names and the
- * shell-like command splitter; and for the growable buffer of lib/buf.c.
+ * shell-like command splitter; and for the growable buffer of lib/buf.c
+ * and the kind registry of lib/registry.c.
  */
 #include "autoconf.h"
 
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "registry.h"
 #include "util.h"
 
 /* A duration that must parse to want milliseconds. */
@@ -433,6 +435,30 @@ test_buf(void **state)
 	free(s);
 }
 
+struct test_kind {
+	const char	*name;
+	int		 value;
+};
+
+static void
+test_registry(void **state)
+{
+	static const struct test_kind	 a = { "alpha", 1 }, b = { "beta", 2 };
+	static const void *const	 kinds[] = { &a, &b };
+	static struct registry		 r = REGISTRY_INIT(kinds);
+	const struct test_kind		*k;
+
+	(void)state;
+	k = registry_find(&r, "beta");
+	assert_ptr_equal(k, &b);
+	assert_int_equal(k->value, 2);
+	assert_ptr_equal(registry_find(&r, "alpha"), &a);
+	assert_null(registry_find(&r, "gamma"));
+	assert_null(registry_find(&r, ""));
+	assert_string_equal(registry_names(&r), "alpha, beta");
+	assert_string_equal(registry_names(&r), "alpha, beta");
+}
+
 int
 main(void)
 {
@@ -456,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_argv_helpers),
 		cmocka_unit_test(test_tail_append),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_registry),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
