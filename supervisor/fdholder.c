@@ -137,7 +137,8 @@ main(int argc, char *argv[])
 			return (1);
 		}
 		if (daemon_fd != -1 && (pfd[0].revents & (POLLIN | POLLHUP))) {
-			if (fdpass_recv(daemon_fd, buf, sizeof(buf), fds) == -1) {
+			if (fdpass_recv(daemon_fd, buf, sizeof(buf),
+			    fds) == -1) {
 				/* chainkeeperd is gone: keep holding. */
 				close(daemon_fd);
 				daemon_fd = -1;

@@ -1,7 +1,7 @@
 /*
  * Unit tests for lib/util.c: durations, sizes, signal names and the
- * shell-like command splitter; and for the growable buffer of lib/buf.c
- * and the kind registry of lib/registry.c.
+ * shell-like command splitter; and for the growable buffer of lib/buf.c,
+ * the kind registry of lib/registry.c and the reads of lib/procfs.c.
  */
 #include "autoconf.h"
 
@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "buf.h"
+#include "procfs.h"
 #include "registry.h"
 #include "util.h"
 
@@ -459,6 +461,31 @@ test_registry(void **state)
 	assert_string_equal(registry_names(&r), "alpha, beta");
 }
 
+static void
+test_procfs(void **state)
+{
+	char	 path[] = "/tmp/ck-test-procfs.XXXXXX", buf[8];
+	int	 fd;
+
+	(void)state;
+	if ((fd = mkstemp(path)) == -1)
+		fail_msg("mkstemp");
+	/* Empty: nothing to read. */
+	assert_int_equal(procfs_read(path, buf, sizeof(buf)), -1);
+	/* What fits, NUL-terminated. */
+	if (write(fd, "0123456789", 10) != 10)
+		fail_msg("write");
+	close(fd);
+	assert_int_equal(procfs_read(path, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "0123456");
+	unlink(path);
+	assert_int_equal(procfs_read(path, buf, sizeof(buf)), -1);
+	/* /proc/PID/NAME: this process's name, cut to fit. */
+	assert_int_equal(procfs_read_pid(getpid(), "comm", buf, sizeof(buf)),
+	    7);
+	assert_int_equal(strlen(buf), 7);
+}
+
 int
 main(void)
 {
@@ -483,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_tail_append),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_procfs),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
