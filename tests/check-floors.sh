@@ -9,8 +9,8 @@
 # and the check fails.  <x.h> includes (system and libraries) are not
 # looked at; headers that configure makes are listed in the table.
 #
-# Run by make check; by hand: sh tests/floors.sh [TOP] (default: the
-# tree this script is in).  Exit codes: 0 pass, 1 fail, 99 broken table.
+# Run by make check; by hand: sh tests/check-floors.sh [TOP] (default:
+# the tree this script is in).  Exit codes: 0 pass, 1 fail, 99 broken table.
 set -eu
 top=${1:-$(cd -- "$(dirname -- "$0")/.." && pwd)}
 cd -- "$top"
