@@ -425,7 +425,7 @@ rv_send(struct rv_state *st, const struct rv_endpoint *ep,
 
 	memset(&o, 0, sizeof(o));
 	if (ep->cookie != NULL)
-		secret = probe_read_secret(ep->cookie, &e);
+		secret = secret_file_read_any(ep->cookie, &e);
 	else
 		secret = secret_file_read(ep->password_file, &e);
 	if (secret == NULL) {

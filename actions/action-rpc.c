@@ -133,7 +133,7 @@ rpc_start(struct action *a)
 	if (c->password_file != NULL || c->cookie != NULL) {
 		/* A cookie is the daemon's own file; a password must be
 		 * private. */
-		secret = c->cookie != NULL ? probe_read_secret(c->cookie,
+		secret = c->cookie != NULL ? secret_file_read_any(c->cookie,
 		    &err) : secret_file_read(c->password_file, &err);
 		if (secret == NULL) {
 			action_done(a, 0, "%s", err);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "probe.h"
 #include "program.h"
+#include "registry.h"
 #include "util.h"
 
 extern const struct action_kind	action_kind_restart;
@@ -33,7 +34,7 @@ extern const struct action_kind	action_kind_alert;
 extern const struct action_kind	action_kind_raptoreum_revive;
 extern const struct action_kind	action_kind_bitshares_flip_key;
 
-static const struct action_kind *kinds[] = {
+static const void *const kinds[] = {
 	&action_kind_restart,
 	&action_kind_stop,
 	&action_kind_signal,
@@ -43,6 +44,7 @@ static const struct action_kind *kinds[] = {
 	&action_kind_raptoreum_revive,
 	&action_kind_bitshares_flip_key,
 };
+static struct registry	action_kinds = REGISTRY_INIT(kinds);
 
 int	action_dry_run;
 
@@ -65,26 +67,13 @@ static void	rule_fire(struct program *, struct rule_state *, const char *);
 const struct action_kind *
 action_kind_find(const char *name)
 {
-	size_t	 i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i]->name, name) == 0)
-			return (kinds[i]);
-	return (NULL);
+	return (registry_find(&action_kinds, name));
 }
 
 const char *
 action_kinds_list(void)
 {
-	static char	 buf[512];
-	size_t		 i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) &&
-	    n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-		    i > 0 ? ", " : "", kinds[i]->name);
-	return (buf);
+	return (registry_names(&action_kinds));
 }
 
 void

@@ -37,6 +37,8 @@
 #include "log.h"
 #include "probe.h"
 #include "program.h"
+#include "registry.h"
+#include "secret.h"
 #include "sink.h"
 #include "util.h"
 
@@ -46,13 +48,14 @@ extern const struct sink_kind	sink_kind_http;
 extern const struct sink_kind	sink_kind_telegram;
 extern const struct sink_kind	sink_kind_exec;
 
-static const struct sink_kind *kinds[] = {
+static const void *const kinds[] = {
 	&sink_kind_wecom_robot,
 	&sink_kind_wecom_app,
 	&sink_kind_http,
 	&sink_kind_telegram,
 	&sink_kind_exec,
 };
+static struct registry	sink_kinds = REGISTRY_INIT(kinds);
 
 #define ALERTS_KEEP	200		/* finished alerts remembered */
 #define OUTBOX_COMPACT	(1024 * 1024)	/* bytes before a rewrite */
@@ -156,27 +159,14 @@ static void	alerts_requeue(void);
 const struct sink_kind *
 sink_kind_find(const char *name)
 {
-	size_t	 i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i]->name, name) == 0)
-			return (kinds[i]);
-	return (NULL);
+	return (registry_find(&sink_kinds, name));
 }
 
 /* "wecom-robot, http, ...", for error messages. */
 const char *
 sink_kinds_list(void)
 {
-	static char	 buf[256];
-	size_t		 i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) &&
-	    n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-		    i > 0 ? ", " : "", kinds[i]->name);
-	return (buf);
+	return (registry_names(&sink_kinds));
 }
 
 /* The next of the configured hours (local time) strictly after now. */
@@ -821,8 +811,10 @@ sink_kick(struct sink *s)
 void
 sink_done(struct sink_op *op, int result, const char *fmt, ...)
 {
-	va_list	 ap;
-	size_t	 i;
+	va_list		 ap;
+	const char	*sv[sizeof(op->secrets) / sizeof(op->secrets[0]) + 1];
+	char		*s;
+	size_t		 i, n = 0;
 
 	if (op->done)
 		return;
@@ -835,7 +827,12 @@ sink_done(struct sink_op *op, int result, const char *fmt, ...)
 		va_end(ap);
 	}
 	for (i = 0; i < sizeof(op->secrets) / sizeof(op->secrets[0]); i++)
-		str_scrub(op->why, sizeof(op->why), op->secrets[i]);
+		if (op->secrets[i] != NULL)
+			sv[n++] = op->secrets[i];
+	sv[n] = NULL;
+	s = secret_scrub(op->why, strlen(op->why), sv, NULL);
+	snprintf(op->why, sizeof(op->why), "%s", s);
+	free(s);
 	utf8_sanitize(op->why, strlen(op->why));
 	if (op->in_send)
 		return;		/* sink_kick() carries on */

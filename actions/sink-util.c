@@ -2,8 +2,8 @@
  * What sink kinds share: {placeholder} templates with URL, JSON or header
  * escaping; an alert rendered as a message (text, WeCom markdown, HTML),
  * alone or several in one; the success predicate of a reply (status codes
- * and a JSON field); secret files (never open to group or others) and the
- * scrubbing of secrets out of every text that could reach a log.
+ * and a JSON field); secret files (never open to group or others) and
+ * URLs fit for a log.
  */
 #include "autoconf.h"
 
@@ -29,98 +29,26 @@ static const char *const placeholders[] = {
 	"secret", NULL
 };
 
-/* Grow a string buffer to hold n more bytes and a NUL. */
-static void
-buf_need(char **b, size_t *len, size_t *cap, size_t n)
-{
-	if (*len + n + 1 <= *cap)
-		return;
-	*cap = (*len + n + 1) * 2;
-	if (*cap < 64)
-		*cap = 64;
-	*b = xreallocarray(*b, *cap, 1);
-}
-
-static void
-buf_add(char **b, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	buf_need(b, len, cap, n);
-	memcpy(*b + *len, s, n);
-	*len += n;
-	(*b)[*len] = '\0';
-}
-
-static void
-buf_addf(char **b, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-buf_addf(char **b, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n == -1)
-		fatal("vasprintf");
-	buf_add(b, len, cap, s, (size_t)n);
-	free(s);
-}
-
 /* Append s escaped for where it goes: a URL, a JSON string, a header. */
 void
-str_append_escaped(char **b, size_t *len, size_t *cap, const char *s,
-    int esc)
+str_append_escaped(struct buf *b, const char *s, int esc)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p;
-	char			 e[8];
+	const char	*p;
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (esc) {
-		case ESC_URL:
-			if ((*p >= 'A' && *p <= 'Z') ||
-			    (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') ||
-			    strchr("-._~", *p) != NULL)
-				buf_add(b, len, cap, (const char *)p, 1);
-			else {
-				e[0] = '%';
-				e[1] = hex[*p >> 4];
-				e[2] = hex[*p & 15];
-				buf_add(b, len, cap, e, 3);
-			}
-			break;
-		case ESC_JSON:
-			if (*p == '"' || *p == '\\') {
-				e[0] = '\\';
-				e[1] = (char)*p;
-				buf_add(b, len, cap, e, 2);
-			} else if (*p == '\n')
-				buf_add(b, len, cap, "\\n", 2);
-			else if (*p == '\r')
-				buf_add(b, len, cap, "\\r", 2);
-			else if (*p == '\t')
-				buf_add(b, len, cap, "\\t", 2);
-			else if (*p < 0x20 || *p == 0x7f) {
-				snprintf(e, sizeof(e), "\\u%04x", *p);
-				buf_add(b, len, cap, e, 6);
-			} else
-				buf_add(b, len, cap, (const char *)p, 1);
-			break;
-		case ESC_HEADER:
-			if (*p == '\r' || *p == '\n' || *p < 0x20)
-				buf_add(b, len, cap, " ", 1);
-			else
-				buf_add(b, len, cap, (const char *)p, 1);
-			break;
-		default:
-			buf_add(b, len, cap, (const char *)p, 1);
-			break;
-		}
+	switch (esc) {
+	case ESC_URL:
+		buf_add_url(b, s);
+		break;
+	case ESC_JSON:
+		buf_add_json(b, s);
+		break;
+	case ESC_HEADER:
+		for (p = s; *p != '\0'; p++)
+			buf_add(b, (unsigned char)*p < 0x20 ? " " : p, 1);
+		break;
+	default:
+		buf_adds(b, s);
+		break;
 	}
 }
 
@@ -261,7 +189,7 @@ alert_field(const struct alert *a, const char *name)
  * so is '#': a request has no fragment, and "alert #{id}" means text.
  */
 static void
-url_literal(char **b, size_t *len, size_t *cap, char c, int esc)
+url_literal(struct buf *b, char c, int esc)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	unsigned char		 u = (unsigned char)c;
@@ -269,13 +197,13 @@ url_literal(char **b, size_t *len, size_t *cap, char c, int esc)
 
 	if (esc != ESC_URL || (u > 0x20 && u < 0x7f &&
 	    strchr("\"#<>\\^`{|}", c) == NULL)) {
-		buf_add(b, len, cap, &c, 1);
+		buf_add(b, &c, 1);
 		return;
 	}
 	e[0] = '%';
 	e[1] = hex[u >> 4];
 	e[2] = hex[u & 15];
-	buf_add(b, len, cap, e, 3);
+	buf_add(b, e, 3);
 }
 
 /*
@@ -285,37 +213,37 @@ url_literal(char **b, size_t *len, size_t *cap, char c, int esc)
 char *
 tpl_expand(const char *t, int esc, const struct alert *a, const char *secret)
 {
-	char		*b = NULL, *v, name[16];
-	size_t		 len = 0, cap = 0, n;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*v, name[16];
+	size_t		 n;
 	const char	*p;
 
-	buf_need(&b, &len, &cap, strlen(t));
-	b[0] = '\0';
+	buf_need(&b, strlen(t));
 	for (p = t; *p != '\0'; p++) {
 		if ((p[0] == '{' && p[1] == '{') ||
 		    (p[0] == '}' && p[1] == '}')) {
-			url_literal(&b, &len, &cap, *p, esc);
+			url_literal(&b, *p, esc);
 			p++;
 			continue;
 		}
 		if ((n = tpl_name(p)) == 0 || n >= sizeof(name) ||
 		    !tpl_known(p + 1, n)) {
-			url_literal(&b, &len, &cap, *p, esc);
+			url_literal(&b, *p, esc);
 			continue;
 		}
 		memcpy(name, p + 1, n);
 		name[n] = '\0';
 		if (strcmp(name, "secret") == 0)
-			str_append_escaped(&b, &len, &cap, secret != NULL ?
+			str_append_escaped(&b, secret != NULL ?
 			    secret : "", esc);
 		else {
 			v = alert_field(a, name);
-			str_append_escaped(&b, &len, &cap, v, esc);
+			str_append_escaped(&b, v, esc);
 			free(v);
 		}
 		p += n + 1;
 	}
-	return (b);
+	return (buf_take(&b));
 }
 
 /* "[CRITICAL] host: program event rule", one line (allocated). */
@@ -346,17 +274,17 @@ alert_title(const struct alert *a)
 }
 
 static void
-html_append(char **b, size_t *len, size_t *cap, const char *s)
+html_append(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '<')
-			buf_add(b, len, cap, "&lt;", 4);
+			buf_add(b, "&lt;", 4);
 		else if (*s == '>')
-			buf_add(b, len, cap, "&gt;", 4);
+			buf_add(b, "&gt;", 4);
 		else if (*s == '&')
-			buf_add(b, len, cap, "&amp;", 5);
+			buf_add(b, "&amp;", 5);
 		else
-			buf_add(b, len, cap, s, 1);
+			buf_add(b, s, 1);
 	}
 }
 
@@ -367,52 +295,52 @@ html_append(char **b, size_t *len, size_t *cap, const char *s)
 char *
 alert_render(const struct alert *a, int fmt)
 {
-	char		*b = NULL, *title, when[32], since[32];
+	struct buf	 b = { NULL, 0, 0 };
+	char		*title, when[32], since[32];
 	const char	*color, *m, *nl;
-	size_t		 len = 0, cap = 0, n;
+	size_t		 n;
 
 	title = alert_title(a);
 	time_text(a->time, 0, when, sizeof(when));
-	buf_need(&b, &len, &cap, 256);
-	b[0] = '\0';
+	buf_need(&b, 256);
 	switch (fmt) {
 	case FORMAT_MARKDOWN:
 		color = a->kind == ALERT_RESOLVED || a->severity ==
 		    ALERT_INFO ? "info" : a->severity == ALERT_WARNING ?
 		    "comment" : "warning";
-		buf_addf(&b, &len, &cap, "**<font color=\"%s\">%s</font>**",
+		buf_printf(&b, "**<font color=\"%s\">%s</font>**",
 		    color, title);
 		/* Each line of the message quoted. */
 		for (m = a->message; *m != '\0'; m = nl != NULL ? nl + 1 :
 		    m + strlen(m)) {
 			nl = strchr(m, '\n');
 			n = nl != NULL ? (size_t)(nl - m) : strlen(m);
-			buf_addf(&b, &len, &cap, "\n> %.*s", (int)n, m);
+			buf_printf(&b, "\n> %.*s", (int)n, m);
 		}
-		buf_addf(&b, &len, &cap, "\n<font color=\"comment\">%s, alert "
+		buf_printf(&b, "\n<font color=\"comment\">%s, alert "
 		    "#%llu</font>", when, (unsigned long long)a->id);
 		break;
 	case FORMAT_HTML:
-		buf_add(&b, &len, &cap, "<b>", 3);
-		html_append(&b, &len, &cap, title);
-		buf_add(&b, &len, &cap, "</b>\n", 5);
-		html_append(&b, &len, &cap, a->message);
-		buf_addf(&b, &len, &cap, "\n<i>%s, alert #%llu</i>", when,
+		buf_add(&b, "<b>", 3);
+		html_append(&b, title);
+		buf_add(&b, "</b>\n", 5);
+		html_append(&b, a->message);
+		buf_printf(&b, "\n<i>%s, alert #%llu</i>", when,
 		    (unsigned long long)a->id);
 		break;
 	default:
-		buf_addf(&b, &len, &cap, "%s\n%s%s%s, alert #%llu", title,
+		buf_printf(&b, "%s\n%s%s%s, alert #%llu", title,
 		    a->message, *a->message != '\0' ? "\n" : "", when,
 		    (unsigned long long)a->id);
 		break;
 	}
 	if (a->carried > 0) {
 		time_text(a->carried_since, 1, since, sizeof(since));
-		buf_addf(&b, &len, &cap, "\n(%u repeat%s suppressed since %s)",
+		buf_printf(&b, "\n(%u repeat%s suppressed since %s)",
 		    a->carried, a->carried == 1 ? "" : "s", since);
 	}
 	free(title);
-	return (b);
+	return (buf_take(&b));
 }
 
 /* Cut s to at most max bytes on a UTF-8 boundary. */
@@ -438,28 +366,28 @@ char *
 alert_render_batch(struct alert *const *v, size_t n, int fmt, size_t max,
     size_t *taken)
 {
-	char	*b = NULL, *one, head[64];
-	size_t	 len = 0, cap = 0, i, hl;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*s, *one, head[64];
+	size_t		 i, hl;
 
 	if (n == 1) {
-		b = alert_render(v[0], fmt);
-		utf8_cut(b, max);
+		s = alert_render(v[0], fmt);
+		utf8_cut(s, max);
 		*taken = 1;
-		return (b);
+		return (s);
 	}
 	hl = (size_t)snprintf(head, sizeof(head), fmt == FORMAT_MARKDOWN ?
 	    "**%zu alerts**" : "%zu alerts:", n);
-	buf_need(&b, &len, &cap, 256);
-	b[0] = '\0';
+	buf_need(&b, 256);
 	for (i = 0; i < n; i++) {
 		one = alert_render(v[i], fmt);
-		if (i > 0 && hl + len + strlen(one) + 2 > max) {
+		if (i > 0 && hl + b.len + strlen(one) + 2 > max) {
 			free(one);
 			break;
 		}
 		if (i > 0)
-			buf_add(&b, &len, &cap, "\n\n", 2);
-		buf_add(&b, &len, &cap, one, strlen(one));
+			buf_add(&b, "\n\n", 2);
+		buf_add(&b, one, strlen(one));
 		free(one);
 	}
 	*taken = i;
@@ -468,14 +396,14 @@ alert_render_batch(struct alert *const *v, size_t n, int fmt, size_t max,
 		hl = (size_t)snprintf(head, sizeof(head), fmt ==
 		    FORMAT_MARKDOWN ? "**%zu alerts**\n\n" : "%zu alerts:\n\n",
 		    i);
-		one = xmalloc(hl + len + 1);
-		memcpy(one, head, hl);
-		memcpy(one + hl, b, len + 1);
-		free(b);
-		b = one;
-	}
-	utf8_cut(b, max);
-	return (b);
+		s = xmalloc(hl + b.len + 1);
+		memcpy(s, head, hl);
+		memcpy(s + hl, b.s, b.len + 1);
+		buf_free(&b);
+	} else
+		s = buf_take(&b);
+	utf8_cut(s, max);
+	return (s);
 }
 
 int
@@ -488,45 +416,6 @@ format_parse(const char *s)
 	if (strcmp(s, "html") == 0)
 		return (FORMAT_HTML);
 	return (-1);
-}
-
-/* RFC 6901: the value at a JSON pointer, borrowed, or NULL. */
-json_t *
-json_pointer_get(json_t *v, const char *ptr)
-{
-	char		 tok[256];
-	const char	*p = ptr;
-	size_t		 n;
-	char		*end;
-	unsigned long	 idx;
-
-	if (*p == '\0')
-		return (v);
-	while (v != NULL && *p == '/') {
-		p++;
-		for (n = 0; *p != '\0' && *p != '/' && n < sizeof(tok) - 1;
-		    p++) {
-			if (p[0] == '~' && p[1] == '0') {
-				tok[n++] = '~';
-				p++;
-			} else if (p[0] == '~' && p[1] == '1') {
-				tok[n++] = '/';
-				p++;
-			} else
-				tok[n++] = *p;
-		}
-		tok[n] = '\0';
-		if (json_is_object(v))
-			v = json_object_get(v, tok);
-		else if (json_is_array(v)) {
-			idx = strtoul(tok, &end, 10);
-			if (*tok == '\0' || *end != '\0')
-				return (NULL);
-			v = json_array_get(v, idx);
-		} else
-			return (NULL);
-	}
-	return (*p == '\0' ? v : NULL);
 }
 
 /*
@@ -671,59 +560,6 @@ success_check(const struct success_pred *sp, long status, const char *body,
 	free(b);
 	json_decref(doc);
 	return (ok);
-}
-
-/*
- * Take a secret out of a text that may reach a log or a status, in place:
- * as is, URL-encoded, JSON-escaped, and JSON with escaped slashes (as
- * PHP's json_encode writes it), each in one pass so that "(redacted)"
- * itself is never scrubbed again.
- */
-void
-str_scrub(char *s, size_t size, const char *secret)
-{
-	char		*forms[4], *b = NULL;
-	const char	*p;
-	size_t		 nf = 0, len = 0, cap = 0, i, fl, best;
-
-	if (secret == NULL || *secret == '\0')
-		return;
-	forms[nf++] = xstrdup(secret);
-	forms[nf] = NULL;
-	str_append_escaped(&forms[nf], &len, &cap, secret, ESC_URL);
-	nf++;
-	forms[nf] = NULL;
-	len = cap = 0;
-	str_append_escaped(&forms[nf], &len, &cap, secret, ESC_JSON);
-	nf++;
-	forms[nf] = xmalloc(strlen(secret) * 2 + 1);
-	for (p = secret, len = 0; *p != '\0'; p++) {
-		if (*p == '/')
-			forms[nf][len++] = '\\';
-		forms[nf][len++] = *p;
-	}
-	forms[nf++][len] = '\0';
-	len = cap = 0;
-	buf_need(&b, &len, &cap, strlen(s));
-	b[0] = '\0';
-	for (p = s; *p != '\0';) {
-		for (i = 0, best = 0; i < nf; i++) {
-			fl = strlen(forms[i]);
-			if (fl > best && strncmp(p, forms[i], fl) == 0)
-				best = fl;
-		}
-		if (best > 0) {
-			buf_add(&b, &len, &cap, "(redacted)", 10);
-			p += best;
-		} else
-			buf_add(&b, &len, &cap, p++, 1);
-	}
-	snprintf(s, size, "%s", b);
-	free(b);
-	for (i = 0; i < nf; i++) {
-		explicit_bzero(forms[i], strlen(forms[i]));
-		free(forms[i]);
-	}
 }
 
 /* A URL fit for a log: scheme and host only ("https://host/..."). */

@@ -307,8 +307,8 @@ app_gettoken(struct sink_op *op)
 	struct app_cfg		*c = op->cfg->kcfg;
 	struct app_op		*ao = op->state;
 	struct http_opts	 o;
-	char			*secret, *err, *url, *es = NULL, *ec = NULL;
-	size_t			 len = 0, cap = 0;
+	struct buf		 b = { NULL, 0, 0 };
+	char			*secret, *err, *url, *es, *ec;
 
 	ao->renewed = 1;
 	if ((secret = secret_file_read(c->secret_file, &err)) == NULL) {
@@ -317,9 +317,10 @@ app_gettoken(struct sink_op *op)
 		return;
 	}
 	sink_op_secret(op, secret);
-	str_append_escaped(&es, &len, &cap, secret, ESC_URL);
-	len = cap = 0;
-	str_append_escaped(&ec, &len, &cap, c->corp_id, ESC_URL);
+	str_append_escaped(&b, secret, ESC_URL);
+	es = buf_take(&b);
+	str_append_escaped(&b, c->corp_id, ESC_URL);
+	ec = buf_take(&b);
 	xasprintf(&url, "%s/cgi-bin/gettoken?corpid=%s&corpsecret=%s",
 	    c->api_base, ec, es);
 	memset(&o, 0, sizeof(o));

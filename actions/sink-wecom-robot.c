@@ -160,8 +160,8 @@ robot_send(struct sink_op *op)
 	struct http_opts	 o;
 	json_t			*msg;
 	char			*secret, *err, *url, *text, *body, *k, *amp;
-	char			*ek = NULL;
-	size_t			 taken, len = 0, cap = 0;
+	struct buf		 ek = { NULL, 0, 0 };
+	size_t			 taken;
 
 	if ((secret = secret_file_read(c->key_file != NULL ? c->key_file :
 	    c->url_file, &err)) == NULL) {
@@ -172,10 +172,10 @@ robot_send(struct sink_op *op)
 	}
 	sink_op_secret(op, secret);
 	if (c->key_file != NULL) {
-		str_append_escaped(&ek, &len, &cap, secret, ESC_URL);
+		str_append_escaped(&ek, secret, ESC_URL);
 		xasprintf(&url, "%s/cgi-bin/webhook/send?key=%s", c->api_base,
-		    ek);
-		free(ek);
+		    ek.s);
+		buf_free(&ek);
 	} else {
 		url = xstrdup(secret);
 		/* The key inside the URL is a secret of its own. */

@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "buf.h"
+#include "jsonx.h"
 
 #define ALERT_RAISE	0	/* something happened */
 #define ALERT_RESOLVED	1	/* ... and cleared */
@@ -166,8 +168,7 @@ int		 tpl_check(const char *, int, char **);
 char		*tpl_expand(const char *, int, const struct alert *,
 		    const char *);
 char		*alert_field(const struct alert *, const char *);
-void		 str_append_escaped(char **, size_t *, size_t *,
-		    const char *, int);
+void		 str_append_escaped(struct buf *, const char *, int);
 
 /* Rendering an alert (or several) as a message. */
 char		*alert_title(const struct alert *);
@@ -189,11 +190,9 @@ int		 success_parse(const json_t *, struct success_pred *,
 void		 success_free(struct success_pred *);
 int		 success_check(const struct success_pred *, long,
 		    const char *, size_t, char *, size_t);
-json_t		*json_pointer_get(json_t *, const char *);
 
 /* Secrets (files: secret.h). */
 int		 sink_secret_check(const char *, char **);
-void		 str_scrub(char *, size_t, const char *);
 char		*url_redact(const char *);
 
 /* Parse helpers for kinds. */

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "probe.h"
 #include "probe-bitcoin-rpc.h"
+#include "secret.h"
 #include "util.h"
 
 /* Heights are exact as doubles (the probe's value) up to 2^53. */
@@ -793,7 +794,8 @@ btc_userpwd(const struct btc_endpoint *ep, char *err, size_t errlen)
 	char	*secret, *e, *up;
 
 	if (ep->cookie != NULL) {
-		if ((secret = probe_read_secret(ep->cookie, &e)) == NULL) {
+		if ((secret = secret_file_read_any(ep->cookie, &e)) ==
+		    NULL) {
 			btc_err(err, errlen, "cookie: %s (not started yet?)",
 			    e);
 			free(e);
@@ -808,7 +810,8 @@ btc_userpwd(const struct btc_endpoint *ep, char *err, size_t errlen)
 		}
 		return (secret);
 	}
-	if ((secret = probe_read_secret(ep->password_file, &e)) == NULL) {
+	if ((secret = secret_file_read_any(ep->password_file, &e)) ==
+	    NULL) {
 		btc_err(err, errlen, "password_file: %s", e);
 		free(e);
 		return (NULL);

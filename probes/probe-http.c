@@ -14,7 +14,9 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "jsonx.h"
 #include "probe.h"
+#include "secret.h"
 #include "util.h"
 
 struct http_cfg {
@@ -144,38 +146,6 @@ fail:
 	return (NULL);
 }
 
-/* RFC 6901: "/a/0/b~1c" (borrowed result, or NULL). */
-static json_t *
-json_pointer_get(json_t *v, const char *ptr)
-{
-	char	 tok[256];
-	size_t	 n;
-	char	*end;
-	long	 idx;
-
-	while (v != NULL && *ptr == '/') {
-		ptr++;
-		for (n = 0; *ptr != '\0' && *ptr != '/' && n < sizeof(tok) - 1;
-		    ptr++) {
-			if (*ptr == '~' && (ptr[1] == '0' || ptr[1] == '1')) {
-				tok[n++] = ptr[1] == '0' ? '~' : '/';
-				ptr++;
-			} else
-				tok[n++] = *ptr;
-		}
-		tok[n] = '\0';
-		if (json_is_object(v))
-			v = json_object_get(v, tok);
-		else if (json_is_array(v)) {
-			idx = strtol(tok, &end, 10);
-			v = (*tok == '\0' || *end != '\0' || idx < 0) ? NULL :
-			    json_array_get(v, (size_t)idx);
-		} else
-			v = NULL;
-	}
-	return (v);
-}
-
 /* Compare a JSON value with the configured one. */
 static int
 compare(const char *op, json_t *a, json_t *b)
@@ -274,7 +244,8 @@ http_run(struct probe *p)
 	o.timeout_ms = (long)p->cfg->timeout_ms + 1000;
 	o.max_body = (size_t)c->max_body;
 	if (c->password_file != NULL) {
-		if ((pw = probe_read_secret(c->password_file, &err)) == NULL) {
+		if ((pw = secret_file_read_any(c->password_file, &err)) ==
+		    NULL) {
 			probe_done(p, PROBE_ERROR, NULL, NULL, "%s", err);
 			free(err);
 			return;

@@ -42,6 +42,7 @@
 #include "probe-oom.h"
 #include "probe-sys.h"
 #include "probe.h"
+#include "procfs.h"
 #include "proctree.h"
 #include "program.h"
 #include "util.h"
@@ -188,21 +189,8 @@ watch_has_pid(const struct oom_watch *w, pid_t pid)
 static void
 read_comm(pid_t pid, char *out, size_t len)
 {
-	char	 path[64];
-	ssize_t	 n;
-	int	 fd;
-
-	out[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, out, len - 1);
-	close(fd);
-	if (n <= 0) {
+	if (procfs_read_pid(pid, "comm", out, len) == -1)
 		out[0] = '\0';
-		return;
-	}
-	out[n] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 }
 
@@ -472,28 +460,6 @@ watch_free(struct oom_watch *w)
 	free(w);
 }
 
-/* Read a whole small file (a /proc or /sys one) into buf. */
-static ssize_t
-read_small(const char *path, char *buf, size_t len)
-{
-	ssize_t	 n, total = 0;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	while ((size_t)total < len - 1) {
-		n = read(fd, buf + total, len - 1 - (size_t)total);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		total += n;
-	}
-	close(fd);
-	buf[total] = '\0';
-	return (total);
-}
-
 /*
  * The oom_kill counter file of the memory cgroup of pid, if pid has one
  * of its own (not chainkeeperd's: then every program shares it): cgroup
@@ -540,11 +506,11 @@ oom_cgroup_file(pid_t pid)
 		if (!found[i])
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
-		if (read_small(path, buf, sizeof(buf)) <= 0 ||
+		if (procfs_read(path, buf, sizeof(buf)) <= 0 ||
 		    sys_cgroup_parse(buf, strlen(buf), ctl[i], mine,
 		    sizeof(mine)) == -1)
 			continue;
-		if (read_small("/proc/self/cgroup", buf, sizeof(buf)) > 0 &&
+		if (procfs_read("/proc/self/cgroup", buf, sizeof(buf)) > 0 &&
 		    sys_cgroup_parse(buf, strlen(buf), ctl[i], self,
 		    sizeof(self)) == 0 && strcmp(mine, self) == 0)
 			continue;	/* chainkeeperd's own cgroup */
@@ -571,7 +537,7 @@ oom_cgroup_read(const char *file, uint64_t *v)
 	char	 buf[4096];
 	ssize_t	 n;
 
-	if ((n = read_small(file, buf, sizeof(buf))) <= 0)
+	if ((n = procfs_read(file, buf, sizeof(buf))) <= 0)
 		return (-1);
 	return (sys_kv_parse(buf, (size_t)n, "oom_kill", v));
 }

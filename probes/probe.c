@@ -22,6 +22,7 @@
 #include "log.h"
 #include "probe.h"
 #include "program.h"
+#include "registry.h"
 #include "util.h"
 
 extern const struct probe_kind	probe_kind_http;
@@ -34,7 +35,7 @@ extern const struct probe_kind	probe_kind_procstat;
 extern const struct probe_kind	probe_kind_oom;
 extern const struct probe_kind	probe_kind_log_match;
 
-static const struct probe_kind *kinds[] = {
+static const void *const kinds[] = {
 	&probe_kind_http,
 	&probe_kind_tcp,
 	&probe_kind_bitcoin_rpc,
@@ -45,6 +46,7 @@ static const struct probe_kind *kinds[] = {
 	&probe_kind_oom,
 	&probe_kind_log_match,
 };
+static struct registry	probe_kinds = REGISTRY_INIT(kinds);
 
 void	(*probe_changed_hook)(struct probe *);
 
@@ -54,27 +56,14 @@ static void	probe_timeout_cb(struct ev_loop *, ev_timer *, int);
 const struct probe_kind *
 probe_kind_find(const char *name)
 {
-	size_t	 i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i]->name, name) == 0)
-			return (kinds[i]);
-	return (NULL);
+	return (registry_find(&probe_kinds, name));
 }
 
 /* "http, tcp, ...", for error messages. */
 const char *
 probe_kinds_list(void)
 {
-	static char	 buf[512];
-	size_t		 i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) &&
-	    n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-		    i > 0 ? ", " : "", kinds[i]->name);
-	return (buf);
+	return (registry_names(&probe_kinds));
 }
 
 void
@@ -487,39 +476,4 @@ probe_param_check_keys(const json_t *o, const char *const *known,
 			    "\"%s\"", k));
 	}
 	return (0);
-}
-
-/*
- * Read a secret (password, cookie) from a file: the first line, without
- * its newline.  Returns an allocated string or NULL with *err set.
- */
-char *
-probe_read_secret(const char *path, char **err)
-{
-	char	 buf[4096];
-	ssize_t	 n;
-	int	 fd;
-	char	*nl;
-
-	*err = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		xasprintf(err, "cannot read %s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		xasprintf(err, "cannot read %s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	buf[n] = '\0';
-	if ((nl = strpbrk(buf, "\r\n")) != NULL)
-		*nl = '\0';
-	if (buf[0] == '\0') {
-		xasprintf(err, "%s is empty", path);
-		return (NULL);
-	}
-	nl = xstrdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return (nl);
 }

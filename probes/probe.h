@@ -128,6 +128,5 @@ int		 probe_param_bool(const json_t *, const char *, int *,
 		    const char **, char **);
 int		 probe_param_check_keys(const json_t *, const char *const *,
 		    const char **, char **);
-char		*probe_read_secret(const char *, char **);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fdhold.h"
+#include "fdpass.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,34 +31,6 @@
 
 static int	hold_fd = -1;
 static pid_t	hold_pid = -1;
-
-static int
-hold_send(int s, const char *text, const int fds[2], int flags)
-{
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	} c;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)text;
-	iov.iov_len = strlen(text);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fds != NULL) {
-		msg.msg_control = c.buf;
-		msg.msg_controllen = sizeof(c.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, 2 * sizeof(int));
-	}
-	return (sendmsg(s, &msg, MSG_NOSIGNAL | flags) == -1 ? -1 : 0);
-}
 
 /*
  * Start the holder: the chainkeeper-fdholder next to this binary (a build
@@ -133,7 +106,7 @@ hold_message(const char *verb, const char *name, const char *stream,
 	if (hold_fd == -1)
 		return;
 	snprintf(buf, sizeof(buf), "%s %s/%s", verb, name, stream);
-	if (hold_send(hold_fd, buf, fds, MSG_DONTWAIT) == -1)
+	if (fdpass_send(hold_fd, buf, fds, MSG_DONTWAIT) == -1)
 		log_warn("fdholder: %s %s/%s", verb, name, stream);
 }
 
@@ -164,7 +137,7 @@ fdhold_stop(void)
 
 	if (hold_fd == -1)
 		return;
-	if (hold_send(hold_fd, "BYE", NULL, 0) == -1)
+	if (fdpass_send(hold_fd, "BYE", NULL, 0) == -1)
 		log_warn("fdholder: BYE");
 	close(hold_fd);
 	hold_fd = -1;
@@ -187,20 +160,12 @@ fdhold_recover(const char *state_dir, void (*cb)(const char *, const char *,
     int, int, void *), void *arg)
 {
 	struct sockaddr_un	 sun;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*cm;
 	struct pollfd		 pfd;
 	struct ucred		 cred;
 	struct stat		 st;
 	socklen_t		 credlen = sizeof(cred);
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	} c;
 	char			 buf[KEY_MAX + 8], *slash;
 	int			 s, fds[2], n = 0;
-	ssize_t			 len;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -231,27 +196,12 @@ fdhold_recover(const char *state_dir, void (*cb)(const char *, const char *,
 			log_warnx("fdholder: no answer from the old holder");
 			break;
 		}
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf) - 1;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = c.buf;
-		msg.msg_controllen = sizeof(c.buf);
-		if ((len = recvmsg(s, &msg, MSG_CMSG_CLOEXEC)) <= 0)
+		if (fdpass_recv(s, buf, sizeof(buf), fds) == -1)
 			break;
-		buf[len] = '\0';
 		if (strcmp(buf, "END") == 0) {
-			hold_send(s, "TAKEN", NULL, 0);
+			fdpass_send(s, "TAKEN", NULL, 0);
 			break;
 		}
-		fds[0] = fds[1] = -1;
-		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
-		    cm = CMSG_NXTHDR(&msg, cm))
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS &&
-			    cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-				memcpy(fds, CMSG_DATA(cm), sizeof(fds));
 		if (strncmp(buf, "FD ", 3) != 0 || fds[0] == -1 ||
 		    (slash = strrchr(buf + 3, '/')) == NULL) {
 			if (fds[0] != -1) {

@@ -5,7 +5,8 @@
  * it waits in the pipe.  chainkeeperd starts one holder and sends it every
  * pipe (SCM_RIGHTS over a SOCK_SEQPACKET socketpair on fd 3).  The next
  * chainkeeperd connects to the holder's socket, takes the pipes back and
- * tells it to go.  It needs nothing but libc, to stay small.
+ * tells it to go.  It needs nothing but libc (and lib/fdpass.c), to stay
+ * small.
  *
  * Messages: "ADD key" (with two descriptors: read end, write end), "DEL key",
  * "BYE" (chainkeeperd stopped cleanly: exit).  To a client on the socket:
@@ -24,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "fdpass.h"
 
 #define KEY_MAX	160
 
@@ -67,65 +70,6 @@ held_add(const char *key, int r, int w)
 	nheld++;
 }
 
-/* Receive one message and up to two descriptors; -1 at EOF or error. */
-static ssize_t
-recv_msg(int s, char *buf, size_t len, int fds[2])
-{
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	} c;
-	ssize_t		 n;
-
-	fds[0] = fds[1] = -1;
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = buf;
-	iov.iov_len = len - 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = c.buf;
-	msg.msg_controllen = sizeof(c.buf);
-	if ((n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC)) <= 0)
-		return (-1);
-	buf[n] = '\0';
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(cm), 2 * sizeof(int));
-	return (n);
-}
-
-static int
-send_msg(int s, const char *text, const int fds[2])
-{
-	struct msghdr	 msg;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	} c;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)text;
-	iov.iov_len = strlen(text);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fds != NULL) {
-		msg.msg_control = c.buf;
-		msg.msg_controllen = sizeof(c.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, 2 * sizeof(int));
-	}
-	return (sendmsg(s, &msg, MSG_NOSIGNAL) == -1 ? -1 : 0);
-}
-
 /* Hand every pipe to a new chainkeeperd; 0 when it has them all. */
 static int
 serve(int c)
@@ -141,13 +85,13 @@ serve(int c)
 		return (-1);
 	for (i = 0; i < nheld; i++) {
 		snprintf(buf, sizeof(buf), "FD %s", held[i].key);
-		if (send_msg(c, buf, held[i].fd) == -1)
+		if (fdpass_send(c, buf, held[i].fd, 0) == -1)
 			return (-1);
 	}
-	if (send_msg(c, "END", NULL) == -1)
+	if (fdpass_send(c, "END", NULL, 0) == -1)
 		return (-1);
 	/* Wait for the taker to say it has them (or to go away). */
-	if (recv_msg(c, line, sizeof(line), fds) == -1 ||
+	if (fdpass_recv(c, line, sizeof(line), fds) == -1 ||
 	    strcmp(line, "TAKEN") != 0)
 		return (-1);
 	return (0);
@@ -193,7 +137,8 @@ main(int argc, char *argv[])
 			return (1);
 		}
 		if (daemon_fd != -1 && (pfd[0].revents & (POLLIN | POLLHUP))) {
-			if (recv_msg(daemon_fd, buf, sizeof(buf), fds) == -1) {
+			if (fdpass_recv(daemon_fd, buf, sizeof(buf),
+			    fds) == -1) {
 				/* chainkeeperd is gone: keep holding. */
 				close(daemon_fd);
 				daemon_fd = -1;

@@ -270,17 +270,17 @@ host_is_local(const char *h)
 
 static enum MHD_Result
 reply(struct MHD_Connection *c, unsigned int code, const char *type,
-    struct mbuf *body, const char *allow)
+    struct buf *body, const char *allow)
 {
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
 
 	if (body->s == NULL)
-		mbuf_adds(body, "");
+		buf_adds(body, "");
 	r = MHD_create_response_from_buffer(body->len, body->s,
 	    MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
-		mbuf_free(body);
+		buf_free(body);
 		return (MHD_NO);
 	}
 	body->s = NULL;		/* MHD frees it */
@@ -304,16 +304,16 @@ static enum MHD_Result
 reply_text(struct MHD_Connection *c, unsigned int code, const char *msg,
     const char *allow)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 
 	memset(&b, 0, sizeof(b));
-	mbuf_adds(&b, msg);
-	mbuf_adds(&b, "\n");
+	buf_adds(&b, msg);
+	buf_adds(&b, "\n");
 	return (reply(c, code, "text/plain; charset=utf-8", &b, allow));
 }
 
 static void
-status_json(struct mbuf *b)
+status_json(struct buf *b)
 {
 	struct program	*p;
 	json_t		*arr;
@@ -325,8 +325,8 @@ status_json(struct mbuf *b)
 	if ((s = json_dumps(arr, JSON_COMPACT)) == NULL)
 		fatalx("json_dumps");
 	json_decref(arr);
-	mbuf_adds(b, s);
-	mbuf_adds(b, "\n");
+	buf_adds(b, s);
+	buf_adds(b, "\n");
 	free(s);
 }
 
@@ -342,7 +342,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **con_cls)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 	struct mconn	*mc;
 
 	(void)cls;
@@ -540,7 +540,7 @@ metrics_stop(void)
 /* The status page. */
 
 void
-html_escape(struct mbuf *b, const char *s)
+html_escape(struct buf *b, const char *s)
 {
 	const char	*run = s, *rep;
 
@@ -564,20 +564,20 @@ html_escape(struct mbuf *b, const char *s)
 		default:
 			continue;
 		}
-		mbuf_add(b, run, (size_t)(s - run));
-		mbuf_adds(b, rep);
+		buf_add(b, run, (size_t)(s - run));
+		buf_adds(b, rep);
 		run = s + 1;
 	}
-	mbuf_add(b, run, (size_t)(s - run));
+	buf_add(b, run, (size_t)(s - run));
 }
 
 static void
-html_printf(struct mbuf *b, const char *fmt, ...)
+html_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Format, then escape. */
 static void
-html_printf(struct mbuf *b, const char *fmt, ...)
+html_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*s;
@@ -633,7 +633,7 @@ detail_number(const struct program *p, const char *const *names,
 
 /* The chain columns: height, lag, peers (empty when unknown). */
 static void
-chain_cells(struct mbuf *b, const struct program *p)
+chain_cells(struct buf *b, const struct program *p)
 {
 	static const char *const heights[] = { "height", "head",
 	    "head_block_number", NULL };
@@ -646,25 +646,25 @@ chain_cells(struct mbuf *b, const struct program *p)
 	size_t		 i;
 	int		 have = 0;
 
-	mbuf_adds(b, "<td class=\"num\">");
+	buf_adds(b, "<td class=\"num\">");
 	if (detail_number(p, heights, NULL, &v))
-		mbuf_printf(b, "%.0f", v);
-	mbuf_adds(b, "</td><td class=\"num\">");
+		buf_printf(b, "%.0f", v);
+	buf_adds(b, "</td><td class=\"num\">");
 	if (detail_number(p, lags, &which, &v))
-		mbuf_printf(b, "%.0f block%s", v, v == 1 ? "" : "s");
+		buf_printf(b, "%.0f block%s", v, v == 1 ? "" : "s");
 	else if (detail_number(p, ages, &which, &v))
-		mbuf_printf(b, "%.1f s", v);
-	mbuf_adds(b, "</td><td class=\"num\">");
+		buf_printf(b, "%.1f s", v);
+	buf_adds(b, "</td><td class=\"num\">");
 	for (i = 0; i < p->nprobes && !have; i++) {
 		if (strcmp(p->probes[i]->cfg->kind->name, "peers") == 0 &&
 		    p->probes[i]->has_value && p->probes[i]->status >= 0) {
-			mbuf_printf(b, "%.0f", p->probes[i]->value);
+			buf_printf(b, "%.0f", p->probes[i]->value);
 			have = 1;
 		}
 	}
 	if (!have && detail_number(p, peers, NULL, &v))
-		mbuf_printf(b, "%.0f", v);
-	mbuf_adds(b, "</td>");
+		buf_printf(b, "%.0f", v);
+	buf_adds(b, "</td>");
 }
 
 static const char *
@@ -699,49 +699,49 @@ health_class(const char *h)
 
 /* The probes of a program, one line each: name, health, reason. */
 static void
-probe_lines(struct mbuf *b, const struct program *p)
+probe_lines(struct buf *b, const struct program *p)
 {
 	const struct probe	*pr;
 	size_t			 i;
 
 	for (i = 0; i < p->nprobes; i++) {
 		pr = p->probes[i];
-		mbuf_printf(b, "<div class=\"probe %s\">",
+		buf_printf(b, "<div class=\"probe %s\">",
 		    health_class(probe_health_name(pr->health)));
 		html_escape(b, pr->cfg->name);
-		mbuf_adds(b, " ");
+		buf_adds(b, " ");
 		html_escape(b, probe_health_name(pr->health));
 		if (pr->reason[0] != '\0') {
-			mbuf_adds(b, ": ");
+			buf_adds(b, ": ");
 			html_escape(b, pr->reason);
 		}
-		mbuf_adds(b, "</div>");
+		buf_adds(b, "</div>");
 	}
 }
 
 /* How the last run ended, for a program that is not running. */
 static void
-last_exit_line(struct mbuf *b, const struct program *p)
+last_exit_line(struct buf *b, const struct program *p)
 {
 	int	 st = p->exit_status;
 
 	if (!p->exit_known || p->pid > 0)
 		return;
-	mbuf_adds(b, "<div class=\"exit\">last exit: ");
+	buf_adds(b, "<div class=\"exit\">last exit: ");
 	if (st == PROGRAM_EXIT_UNKNOWN)
-		mbuf_adds(b, "unknown (not our child)");
+		buf_adds(b, "unknown (not our child)");
 	else if (WIFEXITED(st))
-		mbuf_printf(b, "code %d", WEXITSTATUS(st));
+		buf_printf(b, "code %d", WEXITSTATUS(st));
 	else if (WIFSIGNALED(st))
 		html_printf(b, "killed by SIG%s", signal_name(WTERMSIG(st)));
 	if (p->exit_oom)
-		mbuf_adds(b, " (OOM killer)");
-	mbuf_adds(b, "</div>");
+		buf_adds(b, " (OOM killer)");
+	buf_adds(b, "</div>");
 }
 
 /* The whole page, appended to b. */
 void
-status_page(struct mbuf *b, int64_t refresh_ms)
+status_page(struct buf *b, int64_t refresh_ms)
 {
 	struct program	*p;
 	const char	*h;
@@ -765,15 +765,15 @@ status_page(struct mbuf *b, int64_t refresh_ms)
 		    (h != NULL && strcmp(h, "hung") == 0))
 			bad++;
 	}
-	mbuf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">\n");
 	if (refresh_ms > 0)
-		mbuf_printf(b, "<meta http-equiv=\"refresh\" "
+		buf_printf(b, "<meta http-equiv=\"refresh\" "
 		    "content=\"%lld\">\n", (long long)((refresh_ms + 999) /
 		    1000));
-	mbuf_adds(b, "<title>chainkeeper: ");
+	buf_adds(b, "<title>chainkeeper: ");
 	html_escape(b, host);
-	mbuf_adds(b, "</title>\n<style>\n"
+	buf_adds(b, "</title>\n<style>\n"
 	    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;"
 	    "color:#222;background:#fafafa}\n"
 	    "h1{font-size:1.3em;margin:0 0 .2em}\n"
@@ -789,52 +789,52 @@ status_page(struct mbuf *b, int64_t refresh_ms)
 	    ".probe{font-size:.9em}\n"
 	    "</style></head>\n<body>\n<h1>chainkeeper on ");
 	html_escape(b, host);
-	mbuf_adds(b, "</h1>\n<div class=\"sub\">");
+	buf_adds(b, "</h1>\n<div class=\"sub\">");
 	html_printf(b, "%zu programs, %zu running, %zu in trouble; "
 	    "chainkeeperd %s; %s", n, running, bad, PACKAGE_VERSION, when);
 	if (refresh_ms > 0)
 		html_printf(b, "; refreshes every %lld s",
 		    (long long)((refresh_ms + 999) / 1000));
-	mbuf_adds(b, "</div>\n<table id=\"programs\">\n<thead><tr>"
+	buf_adds(b, "</div>\n<table id=\"programs\">\n<thead><tr>"
 	    "<th>Program</th><th>State</th><th>Health</th><th>PID</th>"
 	    "<th>Uptime</th><th>Restarts</th><th>Height</th><th>Lag</th>"
 	    "<th>Peers</th><th>Details</th></tr></thead>\n<tbody>\n");
 	TAILQ_FOREACH(p, &programs, entry) {
 		h = program_health(p);
-		mbuf_adds(b, "<tr id=\"program-");
+		buf_adds(b, "<tr id=\"program-");
 		html_escape(b, p->pc->name);
-		mbuf_adds(b, "\"><td class=\"name\">");
+		buf_adds(b, "\"><td class=\"name\">");
 		html_escape(b, p->pc->name);
-		mbuf_printf(b, "</td><td class=\"state %s\">",
+		buf_printf(b, "</td><td class=\"state %s\">",
 		    state_class(p->state));
 		html_escape(b, program_state_name(p->state));
 		if (p->admin_stopped)
-			mbuf_adds(b, " (by hand)");
-		mbuf_printf(b, "</td><td class=\"health %s\">",
+			buf_adds(b, " (by hand)");
+		buf_printf(b, "</td><td class=\"health %s\">",
 		    health_class(h));
 		html_escape(b, h != NULL ? h : "-");
-		mbuf_adds(b, "</td><td class=\"num\">");
+		buf_adds(b, "</td><td class=\"num\">");
 		if (p->pid > 0)
-			mbuf_printf(b, "%ld", (long)p->pid);
-		mbuf_adds(b, "</td><td class=\"num\">");
+			buf_printf(b, "%ld", (long)p->pid);
+		buf_adds(b, "</td><td class=\"num\">");
 		if (p->pid > 0) {
 			fmt_duration(up, sizeof(up),
 			    (now_ms() - p->start_ms) / 1000);
 			html_escape(b, up);
 		}
-		mbuf_printf(b, "</td><td class=\"num\">%u</td>", p->restarts);
+		buf_printf(b, "</td><td class=\"num\">%u</td>", p->restarts);
 		chain_cells(b, p);
-		mbuf_adds(b, "<td>");
+		buf_adds(b, "<td>");
 		if (p->spawnerr != NULL && p->pid <= 0) {
-			mbuf_adds(b, "<div class=\"bad\">");
+			buf_adds(b, "<div class=\"bad\">");
 			html_escape(b, p->spawnerr);
-			mbuf_adds(b, "</div>");
+			buf_adds(b, "</div>");
 		}
 		last_exit_line(b, p);
 		probe_lines(b, p);
-		mbuf_adds(b, "</td></tr>\n");
+		buf_adds(b, "</td></tr>\n");
 	}
-	mbuf_adds(b, "</tbody></table>\n<p class=\"sub\">Read-only. Also: "
+	buf_adds(b, "</tbody></table>\n<p class=\"sub\">Read-only. Also: "
 	    "<a href=\"/metrics\">/metrics</a> (Prometheus), "
 	    "<a href=\"/status.json\">/status.json</a>.</p>\n"
 	    "</body></html>\n");

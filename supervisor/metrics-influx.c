@@ -52,7 +52,7 @@ static struct lp_lines	 queue = TAILQ_HEAD_INITIALIZER(queue);
 static size_t		 nqueued;
 static struct http_req	*inflight;
 static size_t		 inflight_n;	/* lines at the queue's head */
-static struct mbuf	 body;		/* of the request in flight */
+static struct buf	 body;		/* of the request in flight */
 static ev_timer		 tick;
 static int		 tick_init;
 static struct influx_stats stats;
@@ -69,71 +69,71 @@ static void	influx_flush(void);
 
 /* A measurement: commas and spaces escaped. */
 void
-lp_escape_measurement(struct mbuf *b, const char *s)
+lp_escape_measurement(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == ',' || *s == ' ')
-			mbuf_adds(b, "\\");
+			buf_adds(b, "\\");
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			mbuf_adds(b, "\\ ");
+			buf_adds(b, "\\ ");
 		else if (*s == '\\' && s[1] == '\0')
-			mbuf_adds(b, "\\\\");
+			buf_adds(b, "\\\\");
 		else
-			mbuf_add(b, s, 1);
+			buf_add(b, s, 1);
 	}
 }
 
 /* A tag key, tag value or field key: commas, '=' and spaces escaped. */
 void
-lp_escape_key(struct mbuf *b, const char *s)
+lp_escape_key(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == ',' || *s == '=' || *s == ' ')
-			mbuf_adds(b, "\\");
+			buf_adds(b, "\\");
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			mbuf_adds(b, "\\ ");
+			buf_adds(b, "\\ ");
 		else if (*s == '\\' && s[1] == '\0')
-			mbuf_adds(b, "\\\\");
+			buf_adds(b, "\\\\");
 		else
-			mbuf_add(b, s, 1);
+			buf_add(b, s, 1);
 	}
 }
 
 /* A string field value, quoted: '"' and '\' escaped, no line breaks. */
 void
-lp_escape_string(struct mbuf *b, const char *s)
+lp_escape_string(struct buf *b, const char *s)
 {
-	mbuf_adds(b, "\"");
+	buf_adds(b, "\"");
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')
-			mbuf_adds(b, "\\");
+			buf_adds(b, "\\");
 		if (*s == '\n' || *s == '\r')
-			mbuf_adds(b, " ");
+			buf_adds(b, " ");
 		else
-			mbuf_add(b, s, 1);
+			buf_add(b, s, 1);
 	}
-	mbuf_adds(b, "\"");
+	buf_adds(b, "\"");
 }
 
 /* A float field value (finite only: the caller skips others). */
 void
-lp_format_float(struct mbuf *b, double v)
+lp_format_float(struct buf *b, double v)
 {
 	char	 num[40];
 
 	prom_format_value(num, sizeof(num), v);
-	mbuf_adds(b, num);
+	buf_adds(b, num);
 }
 
 /* One point being written: fields separated, at least one. */
 struct lp_point {
-	struct mbuf	*b;
+	struct buf	*b;
 	size_t		 start;
 	int		 nfields;
 };
 
 static void
-pt_begin(struct lp_point *pt, struct mbuf *b, const char *measurement,
+pt_begin(struct lp_point *pt, struct buf *b, const char *measurement,
     const char *const *tags)
 {
 	pt->b = b;
@@ -143,9 +143,9 @@ pt_begin(struct lp_point *pt, struct mbuf *b, const char *measurement,
 	for (; tags[0] != NULL; tags += 2) {
 		if (tags[1] == NULL || *tags[1] == '\0')
 			continue;
-		mbuf_adds(b, ",");
+		buf_adds(b, ",");
 		lp_escape_key(b, tags[0]);
-		mbuf_adds(b, "=");
+		buf_adds(b, "=");
 		lp_escape_key(b, tags[1]);
 	}
 }
@@ -153,16 +153,16 @@ pt_begin(struct lp_point *pt, struct mbuf *b, const char *measurement,
 static void
 pt_key(struct lp_point *pt, const char *k)
 {
-	mbuf_adds(pt->b, pt->nfields++ == 0 ? " " : ",");
+	buf_adds(pt->b, pt->nfields++ == 0 ? " " : ",");
 	lp_escape_key(pt->b, k);
-	mbuf_adds(pt->b, "=");
+	buf_adds(pt->b, "=");
 }
 
 static void
 pt_int(struct lp_point *pt, const char *k, long long v)
 {
 	pt_key(pt, k);
-	mbuf_printf(pt->b, "%lldi", v);
+	buf_printf(pt->b, "%lldi", v);
 }
 
 static void
@@ -178,7 +178,7 @@ static void
 pt_bool(struct lp_point *pt, const char *k, int v)
 {
 	pt_key(pt, k);
-	mbuf_adds(pt->b, v ? "true" : "false");
+	buf_adds(pt->b, v ? "true" : "false");
 }
 
 static void
@@ -198,7 +198,7 @@ pt_end(struct lp_point *pt, long long ts)
 			pt->b->s[pt->b->len] = '\0';
 		return;
 	}
-	mbuf_printf(pt->b, " %lld\n", ts);
+	buf_printf(pt->b, " %lld\n", ts);
 }
 
 /* The URL's precision= (InfluxDB 1.x), as a divisor of nanoseconds. */
@@ -303,7 +303,7 @@ eosk_info(char *buf, size_t size, const struct program *p)
 
 /* One eoskeeper point (eosbpinfo / eosfninfo). */
 static void
-eosk_point(struct mbuf *b, const struct metrics_influx *mi,
+eosk_point(struct buf *b, const struct metrics_influx *mi,
     const struct metrics_eoskeeper *e, struct eosk_last *lst, long long ts,
     int64_t now_s)
 {
@@ -362,7 +362,7 @@ eosk_point(struct mbuf *b, const struct metrics_influx *mi,
 
 /* The probe's point: ok, health, duration, value, numeric detail. */
 static void
-probe_point(struct mbuf *b, const struct metrics_influx *mi,
+probe_point(struct buf *b, const struct metrics_influx *mi,
     const struct probe *pr, const char *measurement, long long ts)
 {
 	struct lp_point	 pt;
@@ -399,7 +399,7 @@ probe_point(struct mbuf *b, const struct metrics_influx *mi,
 
 /* Every point of one tick, at wall time now_ms, appended to b. */
 void
-influx_points(struct mbuf *b, const struct metrics_influx *mi,
+influx_points(struct buf *b, const struct metrics_influx *mi,
     int64_t wall_ms)
 {
 	struct program	*p;
@@ -467,7 +467,7 @@ queue_clear(void)
 
 /* Add each line of b; a full queue loses its oldest lines. */
 static void
-queue_lines(const struct mbuf *b)
+queue_lines(const struct buf *b)
 {
 	struct lp_line	*l;
 	const char	*s, *nl;
@@ -524,7 +524,7 @@ push_done_cb(void *arg, const struct http_reply *r)
 
 	(void)arg;
 	inflight = NULL;
-	mbuf_free(&body);
+	buf_free(&body);
 	stats.pushes++;
 	if (r->error == NULL && r->status >= 200 && r->status < 300) {
 		while (inflight_n > 0)
@@ -577,11 +577,11 @@ influx_flush(void)
 
 	if (icfg == NULL || inflight != NULL || TAILQ_EMPTY(&queue))
 		return;
-	mbuf_free(&body);
+	buf_free(&body);
 	TAILQ_FOREACH(l, &queue, entry) {
 		if (n == icfg->batch)
 			break;
-		mbuf_add(&body, l->s, l->len);
+		buf_add(&body, l->s, l->len);
 		n++;
 	}
 	memset(&o, 0, sizeof(o));
@@ -595,7 +595,7 @@ influx_flush(void)
 	if ((inflight = http_request(iurl, &o, push_done_cb, NULL)) == NULL) {
 		inflight_n = 0;
 		stats.failures++;
-		mbuf_free(&body);
+		buf_free(&body);
 		if (!failing)
 			log_warnx("influxdb: cannot start a request");
 		failing = 1;
@@ -605,7 +605,7 @@ influx_flush(void)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 	struct timespec	 ts;
 
 	(void)loop;
@@ -618,7 +618,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	influx_points(&b, icfg, (int64_t)ts.tv_sec * 1000 +
 	    ts.tv_nsec / 1000000);
 	queue_lines(&b);
-	mbuf_free(&b);
+	buf_free(&b);
 	influx_flush();
 }
 
@@ -643,7 +643,7 @@ influx_start(const struct metrics_influx *mi)
 			    "dropped", nqueued);
 		http_cancel(inflight);
 		inflight = NULL;
-		mbuf_free(&body);
+		buf_free(&body);
 		queue_clear();
 	}
 	free(iurl);
@@ -681,7 +681,7 @@ influx_stop(void)
 		    nqueued);
 	http_cancel(inflight);
 	inflight = NULL;
-	mbuf_free(&body);
+	buf_free(&body);
 	queue_clear();
 	free(iurl);
 	iurl = NULL;

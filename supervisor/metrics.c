@@ -45,57 +45,6 @@ static const int prom_healths[] = {
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
-void
-mbuf_add(struct mbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->size) {
-		b->size = b->size == 0 ? 4096 : b->size;
-		while (b->len + n + 1 > b->size)
-			b->size *= 2;
-		b->s = xreallocarray(b->s, b->size, 1);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void
-mbuf_adds(struct mbuf *b, const char *s)
-{
-	mbuf_add(b, s, strlen(s));
-}
-
-void
-mbuf_printf(struct mbuf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 small[256], *big;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		mbuf_add(b, small, (size_t)n);
-		return;
-	}
-	va_start(ap, fmt);
-	if (vasprintf(&big, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	mbuf_add(b, big, (size_t)n);
-	free(big);
-}
-
-void
-mbuf_free(struct mbuf *b)
-{
-	free(b->s);
-	memset(b, 0, sizeof(*b));
-}
-
 /* Configuration. */
 
 static int
@@ -543,14 +492,14 @@ metrics_config_check(const struct metrics_config *mc,
 	const struct metrics_eoskeeper	*e;
 	const struct program_config	*pc;
 	const char			*want[3], *kinds[3];
-	struct mbuf			 b;
+	struct buf			 b;
 	size_t				 i, j, k;
 
 	memset(&b, 0, sizeof(b));
 	for (i = 0; mc->influx != NULL && i < mc->influx->neosk; i++) {
 		e = &mc->influx->eosk[i];
 		if ((pc = config_find(cfg, e->program)) == NULL) {
-			mbuf_printf(&b, "%smetrics.influxdb.eoskeeper: program "
+			buf_printf(&b, "%smetrics.influxdb.eoskeeper: program "
 			    "\"%s\" is not defined", b.len ? "\n" : "",
 			    e->program);
 			continue;
@@ -568,12 +517,12 @@ metrics_config_check(const struct metrics_config *mc,
 				if (strcmp(pc->probes[k]->name, want[j]) == 0)
 					break;
 			if (k == pc->nprobes)
-				mbuf_printf(&b, "%smetrics.influxdb.eoskeeper: "
+				buf_printf(&b, "%smetrics.influxdb.eoskeeper: "
 				    "program \"%s\" has no probe named \"%s\"",
 				    b.len ? "\n" : "", e->program, want[j]);
 			else if (kinds[j] != NULL && strcmp(
 			    pc->probes[k]->kind->name, kinds[j]) != 0)
-				mbuf_printf(&b, "%smetrics.influxdb.eoskeeper: "
+				buf_printf(&b, "%smetrics.influxdb.eoskeeper: "
 				    "probe \"%s\" of \"%s\" is a %s probe, not "
 				    "%s", b.len ? "\n" : "", want[j],
 				    e->program, pc->probes[k]->kind->name,
@@ -587,7 +536,7 @@ metrics_config_check(const struct metrics_config *mc,
 static char *
 redact_url(const char *url)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 	const char	*at, *s, *host, *q;
 
 	memset(&b, 0, sizeof(b));
@@ -595,17 +544,17 @@ redact_url(const char *url)
 	host = host != NULL ? host + 3 : url;
 	at = strchr(host, '@');
 	s = strpbrk(host, "/?#");
-	mbuf_add(&b, url, (size_t)(host - url));
+	buf_add(&b, url, (size_t)(host - url));
 	if (at != NULL && (s == NULL || at < s)) {
-		mbuf_adds(&b, "(redacted)@");
+		buf_adds(&b, "(redacted)@");
 		host = at + 1;
 	}
 	/* Query parameters p= (InfluxDB's password) and *token*. */
 	if ((q = strchr(host, '?')) == NULL) {
-		mbuf_adds(&b, host);
+		buf_adds(&b, host);
 		return (b.s);
 	}
-	mbuf_add(&b, host, (size_t)(q - host));
+	buf_add(&b, host, (size_t)(q - host));
 	for (s = q; *s != '\0';) {
 		const char	*end = s + 1 + strcspn(s + 1, "&#");
 		const char	*eq = memchr(s + 1, '=', (size_t)(end - s - 1));
@@ -613,13 +562,13 @@ redact_url(const char *url)
 		if (eq != NULL && ((eq - s - 1 == 1 && s[1] == 'p') ||
 		    (eq - s - 1 >= 5 && strncmp(s + 1, "token", 5) == 0) ||
 		    (eq - s - 1 == 8 && strncmp(s + 1, "password", 8) == 0))) {
-			mbuf_add(&b, s, (size_t)(eq - s + 1));
-			mbuf_adds(&b, "(redacted)");
+			buf_add(&b, s, (size_t)(eq - s + 1));
+			buf_adds(&b, "(redacted)");
 		} else
-			mbuf_add(&b, s, (size_t)(end - s));
+			buf_add(&b, s, (size_t)(end - s));
 		s = end;
 		if (*s == '#') {
-			mbuf_adds(&b, s);
+			buf_adds(&b, s);
 			break;
 		}
 	}
@@ -675,34 +624,34 @@ metrics_config_json(const struct metrics_config *mc, int redact)
 
 /* A label value: backslash, double quote and newline are escaped. */
 void
-prom_escape_label(struct mbuf *b, const char *s)
+prom_escape_label(struct buf *b, const char *s)
 {
 	const char	*run = s;
 
 	for (; *s != '\0'; s++) {
 		if (*s != '\\' && *s != '"' && *s != '\n')
 			continue;
-		mbuf_add(b, run, (size_t)(s - run));
-		mbuf_adds(b, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
+		buf_add(b, run, (size_t)(s - run));
+		buf_adds(b, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
 		run = s + 1;
 	}
-	mbuf_add(b, run, (size_t)(s - run));
+	buf_add(b, run, (size_t)(s - run));
 }
 
 /* HELP text: backslash and newline are escaped. */
 void
-prom_escape_help(struct mbuf *b, const char *s)
+prom_escape_help(struct buf *b, const char *s)
 {
 	const char	*run = s;
 
 	for (; *s != '\0'; s++) {
 		if (*s != '\\' && *s != '\n')
 			continue;
-		mbuf_add(b, run, (size_t)(s - run));
-		mbuf_adds(b, *s == '\\' ? "\\\\" : "\\n");
+		buf_add(b, run, (size_t)(s - run));
+		buf_adds(b, *s == '\\' ? "\\\\" : "\\n");
 		run = s + 1;
 	}
-	mbuf_add(b, run, (size_t)(s - run));
+	buf_add(b, run, (size_t)(s - run));
 }
 
 /* A sample value as Go's ParseFloat reads it: NaN, +Inf, -Inf, digits. */
@@ -723,39 +672,39 @@ prom_format_value(char *buf, size_t size, double v)
 }
 
 static void
-family(struct mbuf *b, const char *name, const char *type, const char *help)
+family(struct buf *b, const char *name, const char *type, const char *help)
 {
-	mbuf_printf(b, "# HELP %s ", name);
+	buf_printf(b, "# HELP %s ", name);
 	prom_escape_help(b, help);
-	mbuf_printf(b, "\n# TYPE %s %s\n", name, type);
+	buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
 /* One sample; labels is a NULL-terminated list of name, value pairs. */
 static void
-sample(struct mbuf *b, const char *name, const char *const *labels, double v)
+sample(struct buf *b, const char *name, const char *const *labels, double v)
 {
 	char	 num[40];
 	int	 first = 1;
 
-	mbuf_adds(b, name);
+	buf_adds(b, name);
 	for (; labels != NULL && labels[0] != NULL; labels += 2) {
 		if (labels[1] == NULL)
 			continue;
-		mbuf_adds(b, first ? "{" : ",");
+		buf_adds(b, first ? "{" : ",");
 		first = 0;
-		mbuf_adds(b, labels[0]);
-		mbuf_adds(b, "=\"");
+		buf_adds(b, labels[0]);
+		buf_adds(b, "=\"");
 		prom_escape_label(b, labels[1]);
-		mbuf_adds(b, "\"");
+		buf_adds(b, "\"");
 	}
 	if (!first)
-		mbuf_adds(b, "}");
+		buf_adds(b, "}");
 	prom_format_value(num, sizeof(num), v);
-	mbuf_printf(b, " %s\n", num);
+	buf_printf(b, " %s\n", num);
 }
 
 static void
-prog_sample(struct mbuf *b, const char *name, const struct program *p,
+prog_sample(struct buf *b, const char *name, const struct program *p,
     double v)
 {
 	const char	*l[] = { "program", p->pc->name, NULL };
@@ -764,7 +713,7 @@ prog_sample(struct mbuf *b, const char *name, const struct program *p,
 }
 
 static void
-probe_sample(struct mbuf *b, const char *name, const struct probe *pr,
+probe_sample(struct buf *b, const char *name, const struct probe *pr,
     const char *xname, const char *xvalue, double v)
 {
 	const char	*l[] = { "program", pr->prog->pc->name, "probe",
@@ -814,7 +763,7 @@ process_start_time(void)
 
 /* What the kernel says about chainkeeperd itself. */
 static void
-process_metrics(struct mbuf *b)
+process_metrics(struct buf *b)
 {
 	struct rusage	 ru;
 	struct rlimit	 rl;
@@ -869,7 +818,7 @@ process_metrics(struct mbuf *b)
 
 /* The numeric top-level fields of a probe's detail. */
 static void
-probe_detail_samples(struct mbuf *b, const struct probe *pr)
+probe_detail_samples(struct buf *b, const struct probe *pr)
 {
 	const char	*k;
 	json_t		*v;
@@ -888,7 +837,7 @@ probe_detail_samples(struct mbuf *b, const struct probe *pr)
 
 /* One sample per sink of alerts_stats_json()'s "sinks", for a field. */
 static void
-alert_sink_samples(struct mbuf *b, const json_t *sinks, const char *name,
+alert_sink_samples(struct buf *b, const json_t *sinks, const char *name,
     const char *field)
 {
 	const char	*sn, *l[5];
@@ -909,7 +858,7 @@ alert_sink_samples(struct mbuf *b, const json_t *sinks, const char *name,
 
 /* The alerts module's counters (alert.h). */
 static void
-alert_metrics(struct mbuf *b)
+alert_metrics(struct buf *b)
 {
 	static const char *const sev[] = { "info", "warning", "critical" };
 	json_t		*st, *raised, *sinks, *v;
@@ -962,7 +911,7 @@ alert_metrics(struct mbuf *b)
 
 /* The whole /metrics page, appended to b. */
 void
-prom_exposition(struct mbuf *b)
+prom_exposition(struct buf *b)
 {
 	struct program		*p;
 	const struct probe	*pr;

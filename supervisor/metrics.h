@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "buf.h"
+
 struct config;
 
 #define METRICS_DEFAULT_PORT	9150
@@ -59,19 +61,6 @@ struct metrics_config {
 	int		 col;
 };
 
-/* A growing text buffer. */
-struct mbuf {
-	char		*s;
-	size_t		 len;
-	size_t		 size;
-};
-
-void	 mbuf_add(struct mbuf *, const char *, size_t);
-void	 mbuf_adds(struct mbuf *, const char *);
-void	 mbuf_printf(struct mbuf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	 mbuf_free(struct mbuf *);
-
 /* Configuration (metrics.c). */
 struct metrics_config *metrics_config_parse(const json_t *, const char **,
 	    char **);
@@ -82,16 +71,16 @@ char	*metrics_config_check(const struct metrics_config *,
 int	 metrics_parse_listen(const char *, struct metrics_config *, char **);
 
 /* Text formats (metrics.c). */
-void	 prom_escape_label(struct mbuf *, const char *);
-void	 prom_escape_help(struct mbuf *, const char *);
+void	 prom_escape_label(struct buf *, const char *);
+void	 prom_escape_help(struct buf *, const char *);
 void	 prom_format_value(char *, size_t, double);
-void	 prom_exposition(struct mbuf *);
-void	 html_escape(struct mbuf *, const char *);
-void	 status_page(struct mbuf *, int64_t);
-void	 lp_escape_measurement(struct mbuf *, const char *);
-void	 lp_escape_key(struct mbuf *, const char *);
-void	 lp_escape_string(struct mbuf *, const char *);
-void	 lp_format_float(struct mbuf *, double);
+void	 prom_exposition(struct buf *);
+void	 html_escape(struct buf *, const char *);
+void	 status_page(struct buf *, int64_t);
+void	 lp_escape_measurement(struct buf *, const char *);
+void	 lp_escape_key(struct buf *, const char *);
+void	 lp_escape_string(struct buf *, const char *);
+void	 lp_format_float(struct buf *, double);
 
 /* The listener (metrics-http.c) and the push (metrics-influx.c). */
 void	 metrics_start(const struct config *);
@@ -99,7 +88,7 @@ void	 metrics_reload(const struct config *);
 void	 metrics_stop(void);
 void	 influx_start(const struct metrics_influx *);
 void	 influx_stop(void);
-void	 influx_points(struct mbuf *, const struct metrics_influx *, int64_t);
+void	 influx_points(struct buf *, const struct metrics_influx *, int64_t);
 void	 influx_eoskeeper_lpbt(char *, size_t, int64_t, int64_t);
 
 /* Counters of the push, for /metrics. */

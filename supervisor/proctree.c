@@ -22,6 +22,7 @@
 #include <libproc2/pids.h>
 
 #include "log.h"
+#include "procfs.h"
 #include "proctree.h"
 #include "util.h"
 
@@ -46,28 +47,6 @@ static enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_ID_PGRP,
 #define CLS_SELF	0x8	/* below this chainkeeperd */
 
 /* The CHAINKEEPER_INSTANCE value of a process; -1 if it has none. */
-/*
- * Read /proc/PID/NAME into buf, NUL-terminated (what fits in len - 1
- * bytes, in one read): its length, or -1 if it cannot be read or is empty.
- */
-static ssize_t
-proc_read(pid_t pid, const char *name, char *buf, size_t len)
-{
-	char	 path[64];
-	ssize_t	 n;
-	int	 fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
-	return (n);
-}
-
 static int
 instance_of(pid_t pid, char *out, size_t outlen)
 {
@@ -75,7 +54,7 @@ instance_of(pid_t pid, char *out, size_t outlen)
 	size_t	 ml = strlen(PROCTREE_MARKER "=");
 	ssize_t	 n;
 
-	if ((n = proc_read(pid, "environ", buf, sizeof(buf))) == -1)
+	if ((n = procfs_read_pid(pid, "environ", buf, sizeof(buf))) == -1)
 		return (-1);
 	end = buf + n;
 	for (p = buf; p < end; p += strlen(p) + 1)
@@ -427,7 +406,7 @@ proctree_start_ticks(pid_t pid)
 	unsigned long long	 ticks = 0;
 	int			 field;
 
-	if (proc_read(pid, "stat", buf, sizeof(buf)) == -1)
+	if (procfs_read_pid(pid, "stat", buf, sizeof(buf)) == -1)
 		return (0);
 	/* The command may hold spaces and parentheses: skip past the last ')'. */
 	if ((p = strrchr(buf, ')')) == NULL)
@@ -506,7 +485,7 @@ proctree_ident(pid_t pid, struct proctree_ident *id)
 	int		 i, have = 0;
 
 	memset(id, 0, sizeof(*id));
-	if (proc_read(pid, "status", buf, sizeof(buf)) == -1)
+	if (procfs_read_pid(pid, "status", buf, sizeof(buf)) == -1)
 		return (-1);
 	for (l = buf; l != NULL && *l != '\0'; l = strchr(l, '\n'),
 	    l = l != NULL ? l + 1 : NULL) {

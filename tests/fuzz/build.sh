@@ -1,8 +1,8 @@
 #!/bin/bash
 # Build the libFuzzer harnesses tests/fuzz/fuzz_*.c with clang, ASan and
 # UBSan, into build-fuzz/ (or $CK_FUZZ_OUT).  The daemon's modules (the
-# sources of libchainkeeper.a, as the configured Makefile lists them, and
-# chainkeeperd.c with its main() renamed) are compiled with
+# sources of libckbase.a and libchainkeeper.a, as the configured Makefile
+# lists them, and chainkeeperd.c with its main() renamed) are compiled with
 # -fsanitize=fuzzer-no-link into one archive; each harness is linked with
 # -fsanitize=fuzzer against it, with the include paths, defines and
 # pkg-config flags the Makefile uses.  Needs a configured tree
@@ -43,7 +43,8 @@ eval "cppflags=($(mkvar DEFS) -I. $(mkvar AM_CPPFLAGS) -I tests/fuzz \
 read -r -a libs <<<"$(mkvar YAML_LIBS) $(mkvar JANSSON_LIBS) \
     $(mkvar PROC2_LIBS) $(mkvar CURL_LIBS) $(mkvar MHD_LIBS) \
     $(mkvar EV_LIBS) -lm"
-read -r -a srcs <<<"$(mkvar libchainkeeper_a_SOURCES | tr ' ' '\n' |
+read -r -a srcs <<<"$( (mkvar libckbase_a_SOURCES
+    mkvar libchainkeeper_a_SOURCES) | tr ' ' '\n' |
     grep '\.c$' | tr '\n' ' ') supervisor/chainkeeperd.c"
 warn="-Wall -Wextra -Wshadow -Wno-unused-parameter"
 
@@ -51,7 +52,8 @@ mkdir -p "$out/obj"
 # Rebuild everything when a header or the flags changed; else only the
 # objects older than their source.
 flags="$cc $base ${cppflags[*]}"
-newest_h=$(ls -t supervisor/*.h probes/*.h actions/*.h autoconf.h | head -1)
+newest_h=$(ls -t lib/*.h supervisor/*.h probes/*.h actions/*.h autoconf.h |
+    head -1)
 if [ ! -f "$out/obj/flags" ] || [ "$(cat "$out/obj/flags")" != "$flags" ] ||
     [ "$newest_h" -nt "$out/obj/stamp" ]; then
 	rm -f "$out"/obj/*.o

@@ -1,5 +1,5 @@
 /*
- * Fuzz the small parsers of supervisor/util.c: the first byte picks one,
+ * Fuzz the small parsers of lib/util.c: the first byte picks one,
  * the rest is its input.
  *   0 utf8_sanitize: the result must be valid UTF-8 (jansson accepts it)
  *   1 split_command

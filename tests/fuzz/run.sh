@@ -56,7 +56,7 @@ dict_sources() {
 	nodeos) echo probes/probe-nodeos.c ;;
 	bitshares) echo probes/probe-bitshares-witness.c ;;
 	sys) echo probes/probe-sys.c probes/probe-oom.c probes/probe-peers.c ;;
-	util) echo supervisor/util.c ;;
+	util) echo lib/util.c ;;
 	esac
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for supervisor/fsafe.c: the folder walk (owner and mode
+ * Unit tests for lib/fsafe.c: the folder walk (owner and mode
  * checks, links followed only in folders that only their owner writes,
  * folders made or reported missing) and the file opens (no link, no
  * second hard link, no FIFO; temporary files new and 0600).  Run in a

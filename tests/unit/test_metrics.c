@@ -39,19 +39,19 @@ static char	 tmpdir[] = "/tmp/ck-test-metrics.XXXXXX";
 static char *
 label(const char *in)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 
 	memset(&b, 0, sizeof(b));
 	prom_escape_label(&b, in);
 	if (b.s == NULL)
-		mbuf_adds(&b, "");
+		buf_adds(&b, "");
 	return (b.s);
 }
 
 static void
 test_prom_escape(void **state)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 	char		*s;
 
 	(void)state;
@@ -74,7 +74,7 @@ test_prom_escape(void **state)
 	memset(&b, 0, sizeof(b));
 	prom_escape_help(&b, "a \"quoted\" \\ help\nline");
 	assert_string_equal(b.s, "a \"quoted\" \\\\ help\\nline");
-	mbuf_free(&b);
+	buf_free(&b);
 }
 
 static void
@@ -105,25 +105,25 @@ test_prom_value(void **state)
 	assert_string_equal(buf, "-Inf");
 }
 
-typedef void (*esc_fn)(struct mbuf *, const char *);
+typedef void (*esc_fn)(struct buf *, const char *);
 
 static void
 check_esc(esc_fn f, const char *in, const char *want)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 
 	memset(&b, 0, sizeof(b));
 	f(&b, in);
 	if (b.s == NULL)
-		mbuf_adds(&b, "");
+		buf_adds(&b, "");
 	assert_string_equal(b.s, want);
-	mbuf_free(&b);
+	buf_free(&b);
 }
 
 static void
 test_lp_escape(void **state)
 {
-	struct mbuf	 b;
+	struct buf	 b;
 
 	(void)state;
 	check_esc(lp_escape_measurement, "cpu load,x=1", "cpu\\ load\\,x=1");
@@ -141,10 +141,10 @@ test_lp_escape(void **state)
 	check_esc(lp_escape_string, "10秒前", "\"10秒前\"");
 	memset(&b, 0, sizeof(b));
 	lp_format_float(&b, 19876);
-	mbuf_adds(&b, " ");
+	buf_adds(&b, " ");
 	lp_format_float(&b, 0.25);
 	assert_string_equal(b.s, "19876 0.25");
-	mbuf_free(&b);
+	buf_free(&b);
 }
 
 static void
@@ -477,7 +477,7 @@ test_exposition(void **state)
 {
 	struct config	*cfg;
 	struct program	*p;
-	struct mbuf	 b;
+	struct buf	 b;
 
 	(void)state;
 	cfg = load("programs:\n"
@@ -534,7 +534,7 @@ test_exposition(void **state)
 	/* A family's samples follow its # TYPE line, once. */
 	assert_null(strstr(strstr(b.s, "# TYPE chainkeeper_program_up ") + 1,
 	    "# TYPE chainkeeper_program_up "));
-	mbuf_free(&b);
+	buf_free(&b);
 
 	/* The status page escapes every text. */
 	memset(&b, 0, sizeof(b));
@@ -545,7 +545,7 @@ test_exposition(void **state)
 	HAS("<td class=\"num\">120</td>");
 	HAS("last exit: killed by SIGKILL");
 	assert_null(strstr(b.s, "\"low\""));
-	mbuf_free(&b);
+	buf_free(&b);
 	unload(cfg);
 }
 
@@ -565,7 +565,7 @@ test_points(void **state)
 {
 	struct config		*cfg;
 	struct program		*p;
-	struct mbuf		 b;
+	struct buf		 b;
 	struct metrics_influx	*mi;
 	int64_t			 wall = 1700000000123LL;
 	const char		*want;
@@ -600,7 +600,7 @@ test_points(void **state)
 	    "eos_full_node_info,host=bp\\ 1 info=\"nodeos STOPPED\" "
 	    "1700000000123000000\n";
 	assert_string_equal(b.s, want);
-	mbuf_free(&b);
+	buf_free(&b);
 
 	/* Running with results. */
 	p = program_find("nodeos");
@@ -625,7 +625,7 @@ test_points(void **state)
 	    "nodeos,probe=nodeos,kind=nodeos ok=true,status=\"ok\",health="
 	    "\"healthy\",duration_s=0.0125,value=120,");
 	HAS("health=\"healthy\" 1700000000123000000\n");
-	mbuf_free(&b);
+	buf_free(&b);
 
 	/* A failing probe is eoskeeper's info, cut to 60 characters. */
 	p->probes[1]->status = PROBE_FAIL;
@@ -635,7 +635,7 @@ test_points(void **state)
 	influx_points(&b, mi, wall);
 	HAS("paused=\"否\",info/告警信息=\"peers: "
 	    "fine\" 1700000000123000000\n");
-	mbuf_free(&b);
+	buf_free(&b);
 	snprintf(p->probes[1]->reason, sizeof(p->probes[1]->reason),
 	    "节点peer连接数过低!节点peer连接数过低!节点peer连接数过低!"
 	    "节点peer连接数过低!节点peer连接数过低!节点peer连接数过低!");
@@ -644,7 +644,7 @@ test_points(void **state)
 	HAS("info/告警信息=\"peers: 节点peer连接数过低!"
 	    "节点peer连接数过低!节点peer连接数过低!节点peer连接数过低!节点pee"
 	    "\" ");
-	mbuf_free(&b);
+	buf_free(&b);
 
 	/* Stopped again: the last head is kept, as eoskeeper did. */
 	unfake_probes(p);
@@ -655,7 +655,7 @@ test_points(void **state)
 	HAS("\neosbpinfo,host=bp\\ 1 hbn/当前块=120,"
 	    "lib/不可逆块=100,linkn/连接数量=7,lpbt/上次出块时间=\"~\","
 	    "paused=\"~\",info/告警信息=\"nodeos BACKOFF\" ");
-	mbuf_free(&b);
+	buf_free(&b);
 	unload(cfg);
 }
 
@@ -663,7 +663,7 @@ static void
 test_precision(void **state)
 {
 	struct config	*cfg;
-	struct mbuf	 b;
+	struct buf	 b;
 
 	(void)state;
 	cfg = load("metrics:\n  influxdb:\n"
@@ -675,7 +675,7 @@ test_precision(void **state)
 	assert_string_equal(b.s, "ck\\ m,host=h,program=a state=\"STOPPED\","
 	    "state_code=0i,up=0i,pid=0i,uptime_s=0i,restarts=0i,starts=0i "
 	    "1700000000\n");
-	mbuf_free(&b);
+	buf_free(&b);
 	unload(cfg);
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for actions/secret.c: the checks on secret files (type,
+ * Unit tests for lib/secret.c: the checks on secret files (type,
  * mode, symbolic links, absolute paths), reading the first line, quoting
  * for JSON bodies, and scrubbing secrets out of replies, raw or
  * JSON-escaped.
@@ -120,6 +120,7 @@ static void
 test_read(void **state)
 {
 	char		*err = NULL, *s;
+	char		 link[200];
 	const char	*p;
 
 	(void)state;
@@ -150,6 +151,21 @@ test_read(void **state)
 	assert_non_null(strstr(err, "open to its group or others"));
 	free(err);
 	secret_free(NULL);
+
+	/* A file another program keeps (a cookie): any mode, no link. */
+	s = secret_file_read_any(p, &err);
+	assert_string_equal(s, "pw");
+	secret_free(s);
+	p = mkfile("cookie-blank", "\n", 0644);
+	assert_null(secret_file_read_any(p, &err));
+	assert_non_null(strstr(err, "empty first line"));
+	free(err);
+	snprintf(link, sizeof(link), "%s/cookie-link", dir);
+	if (symlink(p, link) == -1)
+		fail_msg("symlink");
+	assert_null(secret_file_read_any(link, &err));
+	assert_non_null(strstr(err, "cannot read"));
+	free(err);
 }
 
 static void
@@ -191,6 +207,10 @@ test_scrub(void **state)
 	const char *const two[] = { "pw\"1", "\xc3\xa9t\xc3\xa9", NULL };
 	const char *const none[] = { NULL };
 	const char *const empty[] = { "", NULL };
+	const char *const slash[] = { "s3cr/t", NULL };
+	const char *const php[] = { "\xc3\xa9/x", NULL };
+	const char *const ctl[] = { "a\tb\bc", NULL };
+	const char *const nested[] = { "abc", "abcdef", NULL };
 	char	*out;
 	size_t	 len;
 
@@ -209,6 +229,15 @@ test_scrub(void **state)
 	scrub_is("untouched", none, "untouched");
 	scrub_is("empty secrets change nothing", empty,
 	    "empty secrets change nothing");
+	/* URL-encoded, and JSON with escaped slashes (PHP). */
+	scrub_is("key=s3cr%2Ft&x or s3cr/t or \"s3cr\\/t\"", slash,
+	    "key=(redacted)&x or (redacted) or \"(redacted)\"");
+	/* PHP's json_encode: \/ and lower-case \u escapes together. */
+	scrub_is("{\"k\":\"\\u00e9\\/x\"}", php, "{\"k\":\"(redacted)\"}");
+	/* A tab and a backspace as our own JSON templates escape them. */
+	scrub_is("[\"a\\tb\\u0008c\"]", ctl, "[\"(redacted)\"]");
+	/* The longest form wins: a secret inside another is no leak. */
+	scrub_is("xabcdefx", nested, "x(redacted)x");
 	/* Bytes after a NUL are scrubbed too. */
 	out = secret_scrub("a\0 00ff00ff", 11, key, &len);
 	assert_int_equal(len, 13);

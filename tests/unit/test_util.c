@@ -1,6 +1,7 @@
 /*
- * Unit tests for supervisor/util.c: durations, sizes, signal names and the
- * shell-like command splitter.
+ * Unit tests for lib/util.c: durations, sizes, signal names and the
+ * shell-like command splitter; and for the growable buffer of lib/buf.c,
+ * the kind registry of lib/registry.c and the reads of lib/procfs.c.
  */
 #include "autoconf.h"
 
@@ -12,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "buf.h"
+#include "procfs.h"
+#include "registry.h"
 #include "util.h"
 
 /* A duration that must parse to want milliseconds. */
@@ -395,6 +400,92 @@ test_tail_append(void **state)
 	assert_memory_equal(buf, "3456789", 7);
 }
 
+static void
+test_buf(void **state)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	char		 big[1000], *s;
+	size_t		 i;
+
+	(void)state;
+	/* Empty: taken as "", and room made is an empty string. */
+	s = buf_take(&b);
+	assert_string_equal(s, "");
+	free(s);
+	buf_need(&b, 10);
+	assert_string_equal(b.s, "");
+	assert_int_equal(b.len, 0);
+	buf_add(&b, "ab\0c", 4);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.s, "ab\0c", 5);
+	buf_free(&b);
+	assert_null(b.s);
+	/* Growing past the first block, and printf past its small buffer. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 100; i++)
+		buf_adds(&b, "0123456789");
+	buf_printf(&b, "<%s>%d", big, 42);
+	assert_int_equal(b.len, 1000 + 2 + 999 + 2);
+	assert_int_equal(strlen(b.s), b.len);
+	assert_memory_equal(b.s + 990, "0123456789<x", 12);
+	assert_string_equal(b.s + b.len - 4, "x>42");
+	s = buf_take(&b);
+	assert_null(b.s);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(strlen(s), 2003);
+	free(s);
+}
+
+struct test_kind {
+	const char	*name;
+	int		 value;
+};
+
+static void
+test_registry(void **state)
+{
+	static const struct test_kind	 a = { "alpha", 1 }, b = { "beta", 2 };
+	static const void *const	 kinds[] = { &a, &b };
+	static struct registry		 r = REGISTRY_INIT(kinds);
+	const struct test_kind		*k;
+
+	(void)state;
+	k = registry_find(&r, "beta");
+	assert_ptr_equal(k, &b);
+	assert_int_equal(k->value, 2);
+	assert_ptr_equal(registry_find(&r, "alpha"), &a);
+	assert_null(registry_find(&r, "gamma"));
+	assert_null(registry_find(&r, ""));
+	assert_string_equal(registry_names(&r), "alpha, beta");
+	assert_string_equal(registry_names(&r), "alpha, beta");
+}
+
+static void
+test_procfs(void **state)
+{
+	char	 path[] = "/tmp/ck-test-procfs.XXXXXX", buf[8];
+	int	 fd;
+
+	(void)state;
+	if ((fd = mkstemp(path)) == -1)
+		fail_msg("mkstemp");
+	/* Empty: nothing to read. */
+	assert_int_equal(procfs_read(path, buf, sizeof(buf)), -1);
+	/* What fits, NUL-terminated. */
+	if (write(fd, "0123456789", 10) != 10)
+		fail_msg("write");
+	close(fd);
+	assert_int_equal(procfs_read(path, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "0123456");
+	unlink(path);
+	assert_int_equal(procfs_read(path, buf, sizeof(buf)), -1);
+	/* /proc/PID/NAME: this process's name, cut to fit. */
+	assert_int_equal(procfs_read_pid(getpid(), "comm", buf, sizeof(buf)),
+	    7);
+	assert_int_equal(strlen(buf), 7);
+}
+
 int
 main(void)
 {
@@ -417,6 +508,9 @@ main(void)
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_argv_helpers),
 		cmocka_unit_test(test_tail_append),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_procfs),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

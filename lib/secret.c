@@ -1,11 +1,13 @@
 /*
- * Secret files and scrubbing.  A secret file must be a regular file (not
+ * Secrets: reading them from files, wiping them, and scrubbing them out of
+ * text.  A secret file of chainkeeper's own must be a regular file (not
  * a symbolic link) that belongs to chainkeeperd's uid and that neither its
- * group nor others may read or write:
- * the config loader refuses it otherwise, and so does every read at run
- * time, in case its mode changed since.  Only the first line counts.
- * Text that a server sends back (an error message may quote a request's
- * parameters) goes through secret_scrub() before anyone sees it.
+ * group nor others may read or write: the config loader refuses it
+ * otherwise, and so does every read at run time, in case its mode changed
+ * since.  A file that another program writes for us (a node's RPC cookie)
+ * is read without those checks.  Only the first line counts.  Text that a
+ * server sends back (an error message may quote a request's parameters)
+ * goes through secret_scrub() before anyone sees it.
  */
 #include "autoconf.h"
 
@@ -21,11 +23,13 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "secret.h"
 #include "util.h"
 
 #define SECRET_MAX	4096		/* bytes read from a secret file */
 #define SECRET_MARK	"(redacted)"
+#define SECRET_FORMS	8		/* forms of a secret, secret_forms() */
 
 /* Open a secret file and check its type and mode; -1 with *err set. */
 static int
@@ -99,22 +103,14 @@ secret_file_check(const char *path, char **err)
 	return (0);
 }
 
-/*
- * Read a secret: the first line of the file, without its newline.
- * Returns an allocated string (free it with secret_free()) or NULL with
- * *err set.
- */
-char *
-secret_file_read(const char *path, char **err)
+/* The first line of an open secret file (allocated), or NULL with *err. */
+static char *
+secret_fd_read(int fd, const char *path, char **err)
 {
 	char	 buf[SECRET_MAX];
 	char	*s = NULL, *nl;
 	ssize_t	 n;
-	int	 fd, missing;
 
-	*err = NULL;
-	if ((fd = secret_open(path, &missing, err)) == -1)
-		return (NULL);
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n == -1)
 		xasprintf(err, "cannot read %s: %s", path, strerror(errno));
@@ -132,6 +128,40 @@ secret_file_read(const char *path, char **err)
 	return (s);
 }
 
+/*
+ * Read a secret: the first line of the file, without its newline.
+ * Returns an allocated string (free it with secret_free()) or NULL with
+ * *err set.
+ */
+char *
+secret_file_read(const char *path, char **err)
+{
+	int	 fd, missing;
+
+	*err = NULL;
+	if ((fd = secret_open(path, &missing, err)) == -1)
+		return (NULL);
+	return (secret_fd_read(fd, path, err));
+}
+
+/*
+ * The same for a file that another program keeps (a node's RPC cookie,
+ * a password file of the node's own): neither its owner nor its mode is
+ * checked; a symbolic link is still refused.
+ */
+char *
+secret_file_read_any(const char *path, char **err)
+{
+	int	 fd;
+
+	*err = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		xasprintf(err, "cannot read %s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	return (secret_fd_read(fd, path, err));
+}
+
 /* Wipe and free a secret (NULL is fine). */
 void
 secret_free(char *s)
@@ -143,9 +173,9 @@ secret_free(char *s)
 }
 
 /*
- * s as it appears inside a JSON string, or NULL when the same as s.  With
- * lower, the hex digits of \u escapes are in lower case (as Python writes
- * them; jansson writes upper case).
+ * s as jansson writes it inside a JSON string (flags), or NULL when the
+ * same as s.  With lower, the hex digits of \u escapes are in lower case
+ * (as Python and PHP write them; jansson writes upper case).
  */
 static char *
 secret_json_form(const char *s, size_t flags, int lower)
@@ -176,63 +206,92 @@ secret_json_form(const char *s, size_t flags, int lower)
 	return (out);
 }
 
+/* s with each slash escaped ("a\/b"), or NULL when s has none. */
+static char *
+secret_slash_form(const char *s)
+{
+	char	*out;
+	size_t	 n = 0;
+
+	if (strchr(s, '/') == NULL)
+		return (NULL);
+	out = xmalloc(strlen(s) * 2 + 1);
+	for (; *s != '\0'; s++) {
+		if (*s == '/')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+	return (out);
+}
+
+/* The forms of one secret that text may hold, added to v (n of them). */
+static void
+secret_forms(const char *s, char ***v, size_t *n)
+{
+	struct buf	 b;
+	char		*f[SECRET_FORMS];
+	size_t		 i, nf = 0;
+
+	f[nf++] = xstrdup(s);
+	memset(&b, 0, sizeof(b));
+	buf_add_url(&b, s);
+	f[nf++] = buf_take(&b);
+	buf_add_json(&b, s);
+	f[nf++] = buf_take(&b);
+	f[nf++] = secret_json_form(s, 0, 0);
+	f[nf++] = secret_json_form(s, JSON_ENSURE_ASCII, 0);
+	f[nf++] = secret_json_form(s, JSON_ENSURE_ASCII, 1);
+	f[nf++] = secret_json_form(s, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH,
+	    1);
+	f[nf++] = secret_slash_form(s);
+	*v = xreallocarray(*v, *n + nf, sizeof(**v));
+	for (i = 0; i < nf; i++)
+		if (f[i] != NULL)
+			(*v)[(*n)++] = f[i];
+}
+
 /*
  * A copy of text (len bytes, any bytes) with every secret in the
- * NULL-terminated list replaced by "(redacted)", also where it appears
- * JSON-escaped.  The copy is NUL-terminated; *outlen gets its length.
+ * NULL-terminated list replaced by "(redacted)": as is, URL-encoded, and
+ * as JSON writers escape it (jansson, Python's \u00e9, PHP's \/).  At
+ * each place the longest form wins, and the text is read once, so
+ * "(redacted)" itself is never scrubbed again.  The copy is NUL-terminated;
+ * *outlen (if not NULL) gets its length.
  */
 char *
 secret_scrub(const char *text, size_t len, const char *const *secrets,
     size_t *outlen)
 {
-	char		*needles[64], *out;
-	size_t		 nn = 0, i, k, n, cap, nlen;
+	struct buf	 out;
+	char		**needles = NULL;
+	size_t		 nn = 0, i, k, nlen, best;
 	const char	*const *s;
 
-	for (s = secrets; *s != NULL && nn + 4 <= 64; s++) {
-		if ((*s)[0] == '\0')
-			continue;
-		needles[nn++] = xstrdup(*s);
-		if ((needles[nn] = secret_json_form(*s, 0, 0)) != NULL)
-			nn++;
-		if ((needles[nn] = secret_json_form(*s, JSON_ENSURE_ASCII,
-		    0)) != NULL)
-			nn++;
-		if ((needles[nn] = secret_json_form(*s, JSON_ENSURE_ASCII,
-		    1)) != NULL)
-			nn++;
-	}
-	cap = len + 1;
-	out = xmalloc(cap);
-	for (i = 0, n = 0; i < len;) {
-		for (k = 0; k < nn; k++) {
+	for (s = secrets; *s != NULL; s++)
+		if ((*s)[0] != '\0')
+			secret_forms(*s, &needles, &nn);
+	memset(&out, 0, sizeof(out));
+	buf_need(&out, len);
+	for (i = 0; i < len;) {
+		for (k = 0, best = 0; k < nn; k++) {
 			nlen = strlen(needles[k]);
-			if (nlen <= len - i && memcmp(text + i, needles[k],
-			    nlen) == 0)
-				break;
+			if (nlen > best && nlen <= len - i &&
+			    memcmp(text + i, needles[k], nlen) == 0)
+				best = nlen;
 		}
-		if (k < nn) {
-			if (n + sizeof(SECRET_MARK) > cap) {
-				cap = cap * 2 + sizeof(SECRET_MARK);
-				out = xreallocarray(out, cap, 1);
-			}
-			memcpy(out + n, SECRET_MARK, sizeof(SECRET_MARK) - 1);
-			n += sizeof(SECRET_MARK) - 1;
-			i += strlen(needles[k]);
-			continue;
-		}
-		if (n + 2 > cap) {
-			cap *= 2;
-			out = xreallocarray(out, cap, 1);
-		}
-		out[n++] = text[i++];
+		if (best > 0) {
+			buf_add(&out, SECRET_MARK, sizeof(SECRET_MARK) - 1);
+			i += best;
+		} else
+			buf_add(&out, text + i++, 1);
 	}
-	out[n] = '\0';
 	for (k = 0; k < nn; k++)
 		secret_free(needles[k]);
+	free(needles);
 	if (outlen != NULL)
-		*outlen = n;
-	return (out);
+		*outlen = out.len;
+	return (buf_take(&out));
 }
 
 /*
