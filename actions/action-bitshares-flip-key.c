@@ -29,12 +29,12 @@
 #include <jansson.h>
 
 #include "action.h"
-#include "http.h"
 #include "journal.h"
 #include "log.h"
 #include "probe.h"
 #include "probe-bitshares-witness.h"
 #include "program.h"
+#include "rpc.h"
 #include "secret.h"
 #include "util.h"
 
@@ -49,8 +49,8 @@
 
 struct fk_cfg {
 	json_t		*o;		/* the settings; owns the strings */
-	const char	*wallet_url;
-	const char	*node_url;
+	struct rpc_endpoint wallet;	/* cli_wallet */
+	struct rpc_endpoint node;	/* witness_node */
 	const char	*password_file;
 	const char	*witness;
 	const char	*url;		/* the witness URL to set, or "" */
@@ -60,14 +60,12 @@ struct fk_cfg {
 	int64_t		 verify_timeout_ms;
 	int64_t		 poll_ms;
 	int64_t		 timeout_ms;
-	char		*witness_req;	/* get_witness_by_account */
 };
 
 struct fk_state {
 	struct action	*a;
 	int		 step;
-	struct http_req	*req;
-	char		*body;		/* of the request in flight */
+	struct rpc_call	*call;
 	char		*pass;		/* the wallet password, while needed */
 	int		 unlocked;
 	int		 failed;	/* update failed: lock, then fail */
@@ -99,27 +97,12 @@ fk_dur(char *buf, size_t len, int64_t ms)
 		snprintf(buf, len, "%llds", (long long)(ms / 1000));
 }
 
-/* Copy printable ASCII of src (len bytes), up to a newline. */
-static void
-fk_clean(char *dst, size_t size, const char *src, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len && n + 1 < size; i++) {
-		if (src[i] == '\n' || src[i] == '\r' || src[i] == '\0')
-			break;
-		dst[n++] = (unsigned char)src[i] >= 0x20 &&
-		    (unsigned char)src[i] < 0x7f ? src[i] : '?';
-	}
-	dst[n] = '\0';
-}
-
 /* {url: "http://..."} of the wallet or the node. */
 static int
-fk_parse_url(const json_t *o, const char *what, const char **url,
+fk_parse_url(const json_t *o, const char *what, struct rpc_endpoint *ep,
     char **err)
 {
-	const char	*key = NULL, *p;
+	const char	*key = NULL;
 	char		*e = NULL;
 
 	if (!json_is_object(o)) {
@@ -127,24 +110,14 @@ fk_parse_url(const json_t *o, const char *what, const char **url,
 		    what);
 		return (-1);
 	}
-	if (probe_param_check_keys(o, fk_url_keys, &key, &e) == -1 ||
-	    probe_param_string(o, "url", 1, url, &key, &e) == -1)
-		goto fail;
-	if (strncmp(*url, "http://", 7) != 0 &&
-	    strncmp(*url, "https://", 8) != 0) {
-		xasprintf(&e, "url must start with http:// or https://");
-		goto fail;
+	if (probe_param_check_keys(o, fk_url_keys, &key, &e) == -1) {
+		xasprintf(err, "%s: %s", what, e);
+		free(e);
+		return (-1);
 	}
-	p = *url + strcspn(*url, ":") + 3;
-	if (memchr(p, '@', strcspn(p, "/?#")) != NULL) {
-		xasprintf(&e, "url must not hold credentials");
-		goto fail;
-	}
-	return (0);
-fail:
-	xasprintf(err, "%s: %s", what, e);
-	free(e);
-	return (-1);
+	ep->dialect = &rpc_graphene;
+	return (rpc_endpoint_parse(o, RPC_EP_PLAIN, what, NULL, ep, &key,
+	    err));
 }
 
 /* A public key: letters and digits ("BTS6..."). */
@@ -169,7 +142,6 @@ fk_free_config(void *arg)
 	if (c == NULL)
 		return;
 	free(c->keys);
-	free(c->witness_req);
 	json_decref(c->o);
 	free(c);
 }
@@ -180,7 +152,7 @@ fk_parse(const json_t *o, char **err)
 	struct fk_cfg	*c;
 	const char	*key = NULL;
 	char		*e = NULL;
-	json_t		*keys, *v, *req;
+	json_t		*keys, *v;
 	size_t		 i, j;
 	int		 rc;
 
@@ -221,9 +193,9 @@ fk_parse(const json_t *o, char **err)
 		    "that follows the chain");
 		goto fail;
 	}
-	if (fk_parse_url(json_object_get(o, "wallet"), "wallet",
-	    &c->wallet_url, err) == -1 ||
-	    fk_parse_url(json_object_get(o, "node"), "node", &c->node_url,
+	if (fk_parse_url(json_object_get(o, "wallet"), "wallet", &c->wallet,
+	    err) == -1 ||
+	    fk_parse_url(json_object_get(o, "node"), "node", &c->node,
 	    err) == -1)
 		goto fail;
 	if (strncmp(c->witness, "1.6.", 4) == 0 ||
@@ -271,13 +243,6 @@ fk_parse(const json_t *o, char **err)
 		free(e);
 		goto fail;
 	}
-	req = json_pack("{s:s,s:s,s:[s,s,[s]],s:i}", "jsonrpc", "2.0",
-	    "method", "call", "params", "database", "get_witness_by_account",
-	    c->witness, "id", 1);
-	c->witness_req = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (c->witness_req == NULL)
-		fatalx("cannot build a JSON-RPC request");
 	return (c);
 fail:
 	fk_free_config(c);
@@ -288,10 +253,8 @@ fail:
 static void
 fk_clear_request(struct fk_state *st)
 {
-	http_cancel(st->req);
-	st->req = NULL;
-	secret_free(st->body);
-	st->body = NULL;
+	rpc_cancel(st->call);
+	st->call = NULL;
 	secret_free(st->pass);
 	st->pass = NULL;
 }
@@ -318,42 +281,39 @@ fk_finish(struct fk_state *st, int ok, const char *fmt, ...)
 	action_done(a, ok, "%s", msg);
 }
 
-static void	fk_reply_cb(void *, const struct http_reply *);
-static void	fk_witness_reply(struct fk_state *, const struct http_reply *,
-		    const char *, size_t, const char *);
+static void	fk_reply_cb(void *, const struct rpc_reply *);
+static void	fk_witness_reply(struct fk_state *, const struct rpc_reply *);
 
-/* POST a JSON-RPC body (taken over: it may hold the password). */
-static int
-fk_send(struct fk_state *st, const char *url, char *body)
+/* A reply's text, scrubbed of the password while it is in flight. */
+static char *
+fk_scrub(void *arg, const char *text, size_t len, size_t *outlen)
 {
-	struct fk_cfg		*c = st->a->cfg->kcfg;
-	struct http_opts	 o;
+	struct fk_state	*st = arg;
+	const char	*secrets[2];
 
-	memset(&o, 0, sizeof(o));
-	st->body = body;
-	o.method = "POST";
-	o.body = st->body;		/* wiped when answered or cancelled */
-	o.content_type = "application/json";
-	o.timeout_ms = (long)c->timeout_ms;
-	o.max_body = 256 * 1024;
-	if ((st->req = http_request(url, &o, fk_reply_cb, st)) == NULL) {
-		secret_free(st->body);
-		st->body = NULL;
-		return (-1);
-	}
-	return (0);
+	secrets[0] = st->pass;
+	secrets[1] = NULL;
+	return (secret_scrub(text, len, st->pass != NULL ? secrets :
+	    secrets + 1, outlen));
 }
 
-/* A cli_wallet call with params as JSON text. */
+/* A JSON-RPC 2.0 call (params stolen: they may hold the password). */
 static int
-fk_send_wallet(struct fk_state *st, const char *method, const char *params)
+fk_send(struct fk_state *st, const struct rpc_endpoint *ep,
+    const char *method, json_t *params)
 {
 	struct fk_cfg	*c = st->a->cfg->kcfg;
-	char		*body;
+	struct rpc_opts	 o;
+	char		 err[FK_ERRLEN];
 
-	xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\","
-	    "\"params\":%s}", method, params);
-	return (fk_send(st, c->wallet_url, body));
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = (long)c->timeout_ms;
+	o.max_body = 256 * 1024;
+	o.filter = fk_scrub;
+	if ((st->call = rpc_call(ep, method, params, &o, fk_reply_cb, st, err,
+	    sizeof(err))) == NULL)
+		return (-1);
+	return (0);
 }
 
 /* get_witness_by_account to the node (read and verify). */
@@ -361,12 +321,13 @@ static void
 fk_send_read(struct fk_state *st)
 {
 	struct fk_cfg		*c = st->a->cfg->kcfg;
-	struct http_reply	 none;
+	struct rpc_reply	 none;
 
 	st->polls++;
-	if (fk_send(st, c->node_url, xstrdup(c->witness_req)) == -1) {
-		memset(&none, 0, sizeof(none));
-		fk_witness_reply(st, &none, "", 0, "cannot make a request");
+	if (fk_send(st, &c->node, "call", json_pack("[s,s,[s]]", "database",
+	    "get_witness_by_account", c->witness)) == -1) {
+		rpc_reply_transport(&none, "cannot make a request", 0);
+		fk_witness_reply(st, &none);
 	}
 }
 
@@ -397,8 +358,7 @@ static void
 fk_send_unlock(struct fk_state *st)
 {
 	struct fk_cfg	*c = st->a->cfg->kcfg;
-	char		*e = NULL, *q, *params;
-	int		 rc;
+	char		*e = NULL;
 
 	if ((st->pass = secret_file_read(c->password_file, &e)) == NULL) {
 		fk_finish(st, 0, "wallet_password_file: %s; the signing key "
@@ -406,14 +366,10 @@ fk_send_unlock(struct fk_state *st)
 		free(e);
 		return;
 	}
-	q = secret_json_quote(st->pass);
-	xasprintf(&params, "[%s]", q);
-	secret_free(q);
-	rc = fk_send_wallet(st, "unlock", params);
-	secret_free(params);
-	if (rc == -1)
+	if (fk_send(st, &c->wallet, "unlock", json_pack("[s]", st->pass)) ==
+	    -1)
 		fk_finish(st, 0, "wallet: cannot make a request to %s",
-		    c->wallet_url);
+		    c->wallet.url);
 }
 
 /* update_witness(witness, url, next key, broadcast). */
@@ -421,21 +377,12 @@ static void
 fk_send_update(struct fk_state *st)
 {
 	struct fk_cfg	*c = st->a->cfg->kcfg;
-	json_t		*p;
-	char		*params;
-	int		 rc;
 
-	p = json_pack("[s,s,s,b]", c->witness, c->url, st->next, 1);
-	params = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	if (params == NULL)
-		fatalx("cannot build a JSON-RPC request");
-	rc = fk_send_wallet(st, "update_witness", params);
-	free(params);
-	if (rc == -1) {
+	if (fk_send(st, &c->wallet, "update_witness", json_pack("[s,s,s,b]",
+	    c->witness, c->url, st->next, 1)) == -1) {
 		snprintf(st->fail, sizeof(st->fail), "wallet: cannot make a "
 		    "request to %s; the signing key was not changed",
-		    c->wallet_url);
+		    c->wallet.url);
 		st->failed = 1;
 		st->step = FK_LOCK;
 		fk_step(st);
@@ -461,7 +408,7 @@ fk_step(struct fk_state *st)
 	case FK_LOCK:
 		if (st->unlocked && c->lock) {
 			st->unlocked = 0;
-			if (fk_send_wallet(st, "lock", "[]") == 0)
+			if (fk_send(st, &c->wallet, "lock", NULL) == 0)
 				break;
 			log_warnx("%s: bitshares-flip-key: cannot lock the "
 			    "wallet", action_program(st->a)->pc->name);
@@ -477,47 +424,6 @@ fk_step(struct fk_state *st)
 		}
 		break;
 	}
-}
-
-/*
- * The result of a JSON-RPC 2.0 reply (a new reference), or NULL with err:
- * the transport error, the RPC error's first line, or the HTTP status.
- */
-static json_t *
-fk_result(const struct http_reply *r, const char *body, size_t len,
-    const char *terr, char *err, size_t errlen)
-{
-	json_t		*doc, *e, *res = NULL;
-	const char	*msg;
-	char		 text[120];
-
-	if (terr != NULL) {
-		snprintf(err, errlen, "%s", terr);
-		return (NULL);
-	}
-	doc = json_loadb(body, len, 0, NULL);
-	if ((e = json_object_get(doc, "error")) != NULL && !json_is_null(e)) {
-		msg = json_string_value(json_object_get(e, "message"));
-		if (msg == NULL)
-			msg = json_string_value(e);
-		fk_clean(text, sizeof(text), msg != NULL ? msg : "",
-		    msg != NULL ? strlen(msg) : 0);
-		if (json_is_integer(json_object_get(e, "code")))
-			snprintf(err, errlen, "RPC error %lld: %s",
-			    (long long)json_integer_value(json_object_get(e,
-			    "code")), text);
-		else
-			snprintf(err, errlen, "RPC error: %s", text);
-	} else if (r->status < 200 || r->status > 299)
-		snprintf(err, errlen, "HTTP %ld", r->status);
-	else if (!json_is_object(doc))
-		snprintf(err, errlen, "the reply is not a JSON-RPC object");
-	else if ((res = json_object_get(doc, "result")) == NULL)
-		snprintf(err, errlen, "the reply has no result");
-	else
-		json_incref(res);
-	json_decref(doc);
-	return (res);
 }
 
 /* Journal the broadcast at once (fsync'd): a crash must not lose it. */
@@ -540,8 +446,7 @@ fk_journal_update(struct fk_state *st)
 
 /* The witness object from the node, in the read or verify step. */
 static void
-fk_witness_reply(struct fk_state *st, const struct http_reply *r,
-    const char *body, size_t len, const char *terr)
+fk_witness_reply(struct fk_state *st, const struct rpc_reply *rep)
 {
 	struct fk_cfg		*c = st->a->cfg->kcfg;
 	struct bitshares_witness w;
@@ -550,14 +455,10 @@ fk_witness_reply(struct fk_state *st, const struct http_reply *r,
 	size_t			 i;
 	int			 rc;
 
-	if (terr != NULL) {
-		snprintf(st->last, sizeof(st->last), "%s", terr);
-		rc = -1;
-	} else if (r->status < 200 || r->status > 299) {
-		snprintf(st->last, sizeof(st->last), "HTTP %ld", r->status);
-		rc = -1;
-	} else if ((rc = bitshares_parse_witness(body, len, &w, st->last,
-	    sizeof(st->last))) == BITSHARES_NOT_FOUND)
+	if ((rc = rpc_reply_reason(rep, RPC_WORD_NAMED, "witness", st->last,
+	    sizeof(st->last))) == 0 && (rc = bitshares_check_witness(
+	    rep->result, &w, st->last, sizeof(st->last))) ==
+	    BITSHARES_NOT_FOUND)
 		snprintf(st->last, sizeof(st->last), "witness %s not found",
 		    c->witness);
 	if (st->step == FK_READ) {
@@ -603,37 +504,26 @@ fk_witness_reply(struct fk_state *st, const struct http_reply *r,
 	fk_again(st);
 }
 
-/* A reply from the node or the wallet, scrubbed of the password first. */
+/* A reply from the node or the wallet, scrubbed of the password already. */
 static void
-fk_reply_cb(void *arg, const struct http_reply *r)
+fk_reply_cb(void *arg, const struct rpc_reply *rep)
 {
 	struct fk_state	*st = arg;
-	const char	*secrets[2];
-	char		*body, *terr = NULL, err[FK_ERRLEN];
-	json_t		*res = NULL, *k;
-	size_t		 len;
+	char		 err[FK_ERRLEN];
+	json_t		*k;
+	int		 rc;
 
-	st->req = NULL;
-	secrets[0] = st->pass;
-	secrets[1] = NULL;
-	body = secret_scrub(r->body, r->len, st->pass != NULL ? secrets :
-	    secrets + 1, &len);
-	if (r->error != NULL)
-		terr = secret_scrub(r->error, strlen(r->error),
-		    st->pass != NULL ? secrets : secrets + 1, NULL);
-	secret_free(st->body);
-	st->body = NULL;
+	st->call = NULL;
 	secret_free(st->pass);
 	st->pass = NULL;
-
+	rc = rpc_reply_reason(rep, RPC_WORD_NAMED, NULL, err, sizeof(err));
 	switch (st->step) {
 	case FK_READ:
 	case FK_VERIFY:
-		fk_witness_reply(st, r, body, len, terr);
+		fk_witness_reply(st, rep);
 		break;
 	case FK_UNLOCK:
-		if ((res = fk_result(r, body, len, terr, err,
-		    sizeof(err))) == NULL) {
+		if (rc == -1) {
 			fk_finish(st, 0, "wallet: unlock refused: %s; the "
 			    "signing key was not changed", err);
 			break;
@@ -643,17 +533,16 @@ fk_reply_cb(void *arg, const struct http_reply *r)
 		fk_step(st);
 		break;
 	case FK_UPDATE:
-		if ((res = fk_result(r, body, len, terr, err,
-		    sizeof(err))) == NULL) {
+		if (rc == -1) {
 			snprintf(st->fail, sizeof(st->fail), "wallet: "
 			    "update_witness to %s: %.100s%s", st->next, err,
-			    terr != NULL ? " (it may have been broadcast: "
-			    "check the chain)" : "");
+			    rep->rc == RPC_TRANSPORT ? " (it may have been "
+			    "broadcast: check the chain)" : "");
 			st->failed = 1;
 		} else {
 			/* The operation names the key it sets, if shown. */
 			k = json_object_get(json_array_get(json_array_get(
-			    json_object_get(res, "operations"), 0), 1),
+			    json_object_get(rep->result, "operations"), 0), 1),
 			    "new_signing_key");
 			if (json_is_string(k) && strcmp(json_string_value(k),
 			    st->next) != 0) {
@@ -668,16 +557,12 @@ fk_reply_cb(void *arg, const struct http_reply *r)
 		fk_step(st);
 		break;
 	case FK_LOCK:
-		if ((res = fk_result(r, body, len, terr, err,
-		    sizeof(err))) == NULL)
+		if (rc == -1)
 			log_warnx("%s: bitshares-flip-key: lock: %s",
 			    action_program(st->a)->pc->name, err);
 		fk_step(st);	/* st->unlocked is 0: on to verify or fail */
 		break;
 	}
-	json_decref(res);
-	free(terr);
-	free(body);
 }
 
 static void

@@ -33,12 +33,12 @@
 #include <jansson.h>
 
 #include "action.h"
-#include "http.h"
 #include "journal.h"
 #include "log.h"
 #include "probe.h"
 #include "probe-bitcoin-rpc.h"
 #include "program.h"
+#include "rpc.h"
 #include "secret.h"
 #include "util.h"
 
@@ -51,17 +51,10 @@
 #define RV_UNLOCK_SECS	60	/* walletpassphrase's timeout */
 #define RV_MSG		220
 
-struct rv_endpoint {
-	const char	*url;
-	const char	*user;
-	const char	*password_file;
-	const char	*cookie;
-};
-
 struct rv_cfg {
 	json_t		*o;		/* the settings; owns the strings */
-	struct rv_endpoint wallet;
-	struct rv_endpoint node;
+	struct rpc_endpoint wallet;
+	struct rpc_endpoint node;
 	const char	*protx_hash;
 	const char	*ip_port;
 	const char	*operator_key_file;
@@ -77,8 +70,7 @@ struct rv_cfg {
 struct rv_state {
 	struct action	*a;
 	int		 step;
-	struct http_req	*req;
-	char		*body;		/* of the request in flight */
+	struct rpc_call	*call;
 	char		*key;		/* the operator secret, while needed */
 	char		*pass;		/* the wallet passphrase, same */
 	int64_t		 step_ms;	/* when check or watch began */
@@ -98,13 +90,6 @@ static const char *const rv_keys[] = {
 	"wallet_passphrase_file", "clear_timeout", "ready_timeout",
 	"poll_interval", "timeout", NULL
 };
-static const char *const rv_endpoint_keys[] = {
-	"url", "user", "password_file", "cookie", NULL
-};
-
-/* No keep-alive: a bitcoind-lineage daemon waits for idle connections. */
-static const char *const rv_headers[] = { "Connection: close", NULL };
-
 static void	rv_step(struct rv_state *);
 
 /* A duration for messages: "30m", "45s", "1.5s". */
@@ -117,18 +102,6 @@ rv_dur(char *buf, size_t len, int64_t ms)
 		snprintf(buf, len, "%lldm", (long long)(ms / 60000));
 	else
 		snprintf(buf, len, "%llds", (long long)(ms / 1000));
-}
-
-/* Copy printable ASCII from src, '?' for any other byte, cut to fit. */
-static void
-rv_copy_printable(char *dst, size_t size, const char *src)
-{
-	size_t	 i;
-
-	for (i = 0; src[i] != '\0' && i + 1 < size; i++)
-		dst[i] = (unsigned char)src[i] >= 0x20 &&
-		    (unsigned char)src[i] < 0x7f ? src[i] : '?';
-	dst[i] = '\0';
 }
 
 /* Check a secret file setting at load; -1 with *err on a bad one. */
@@ -153,10 +126,10 @@ rv_check_secret(const char *what, const char *path, char **err)
 
 /* url and credentials of the wallet or the node. */
 static int
-rv_parse_endpoint(const json_t *o, const char *what, struct rv_endpoint *ep,
+rv_parse_endpoint(const json_t *o, const char *what, struct rpc_endpoint *ep,
     char **err)
 {
-	const char	*key = NULL, *p;
+	const char	*key = NULL;
 	char		*e = NULL, *w;
 
 	if (!json_is_object(o)) {
@@ -164,35 +137,18 @@ rv_parse_endpoint(const json_t *o, const char *what, struct rv_endpoint *ep,
 		    "password_file}", what);
 		return (-1);
 	}
-	if (probe_param_check_keys(o, rv_endpoint_keys, &key, &e) == -1 ||
-	    probe_param_string(o, "url", 1, &ep->url, &key, &e) == -1 ||
-	    probe_param_string(o, "user", 0, &ep->user, &key, &e) == -1 ||
-	    probe_param_string(o, "password_file", 0, &ep->password_file,
-	    &key, &e) == -1 ||
-	    probe_param_string(o, "cookie", 0, &ep->cookie, &key, &e) == -1)
-		goto fail;
-	if (strncmp(ep->url, "http://", 7) != 0 &&
-	    strncmp(ep->url, "https://", 8) != 0) {
-		xasprintf(&e, "url must start with http:// or https://");
-		goto fail;
+	if (probe_param_check_keys(o, rpc_endpoint_keys, &key, &e) == -1) {
+		xasprintf(err, "%s: %s", what, e);
+		free(e);
+		return (-1);
 	}
-	p = ep->url + strcspn(ep->url, ":") + 3;
-	if (memchr(p, '@', strcspn(p, "/?#")) != NULL) {
-		xasprintf(&e, "url must not hold credentials: use user and "
-		    "password_file, or cookie");
-		goto fail;
-	}
-	if (ep->cookie != NULL && (ep->user != NULL ||
-	    ep->password_file != NULL)) {
-		xasprintf(&e, "cookie and user/password_file exclude each "
-		    "other");
-		goto fail;
-	}
-	if (ep->cookie == NULL && (ep->user == NULL ||
-	    ep->password_file == NULL)) {
-		xasprintf(&e, "needs cookie, or user and password_file");
-		goto fail;
-	}
+	ep->dialect = &rpc_bitcoind;
+	/* A cookie is the daemon's own file; a password must be private. */
+	ep->read_cookie = secret_file_read_any;
+	ep->read_password = secret_file_read;
+	if (rpc_endpoint_parse(o, RPC_EP_AUTH | RPC_EP_PLAIN, what, NULL, ep,
+	    &key, err) == -1)
+		return (-1);
 	if (ep->password_file != NULL) {
 		xasprintf(&w, "%s: password_file", what);
 		if (rv_check_secret(w, ep->password_file, err) == -1) {
@@ -202,10 +158,6 @@ rv_parse_endpoint(const json_t *o, const char *what, struct rv_endpoint *ep,
 		free(w);
 	}
 	return (0);
-fail:
-	xasprintf(err, "%s: %s", what, e);
-	free(e);
-	return (-1);
 }
 
 /* "203.0.113.5:10226" or "[2001:db8::1]:10226". */
@@ -375,10 +327,8 @@ fail:
 static void
 rv_clear_request(struct rv_state *st)
 {
-	http_cancel(st->req);
-	st->req = NULL;
-	secret_free(st->body);
-	st->body = NULL;
+	rpc_cancel(st->call);
+	st->call = NULL;
 	secret_free(st->key);
 	st->key = NULL;
 	secret_free(st->pass);
@@ -407,54 +357,43 @@ rv_finish(struct rv_state *st, int ok, const char *fmt, ...)
 	action_done(a, ok, "%s", msg);
 }
 
-static void	rv_reply_cb(void *, const struct http_reply *);
-static void	rv_info_reply(struct rv_state *, long, const char *, size_t,
-		    const char *);
+static void	rv_reply_cb(void *, const struct rpc_reply *);
+static void	rv_info_reply(struct rv_state *, const struct rpc_reply *);
+
+/* A reply's text, scrubbed of the secrets of the call in flight. */
+static char *
+rv_scrub(void *arg, const char *text, size_t len, size_t *outlen)
+{
+	struct rv_state	*st = arg;
+	const char	*secrets[3];
+	size_t		 n = 0;
+
+	if (st->key != NULL)
+		secrets[n++] = st->key;
+	if (st->pass != NULL)
+		secrets[n++] = st->pass;
+	secrets[n] = NULL;
+	return (secret_scrub(text, len, secrets, outlen));
+}
 
 /*
- * Send one JSON-RPC 1.0 call (params: the JSON text of the array, which
- * may hold a secret).  Returns 0, or -1 with err set.
+ * Send one JSON-RPC 1.0 call (params stolen; they may hold a secret).
+ * Returns 0, or -1 with err set.
  */
 static int
-rv_send(struct rv_state *st, const struct rv_endpoint *ep,
-    const char *method, const char *params, char *err, size_t errlen)
+rv_send(struct rv_state *st, const struct rpc_endpoint *ep,
+    const char *method, json_t *params, char *err, size_t errlen)
 {
-	struct rv_cfg		*c = st->a->cfg->kcfg;
-	struct http_opts	 o;
-	char			*secret, *up = NULL, *e = NULL;
+	struct rv_cfg	*c = st->a->cfg->kcfg;
+	struct rpc_opts	 o;
 
 	memset(&o, 0, sizeof(o));
-	if (ep->cookie != NULL)
-		secret = secret_file_read_any(ep->cookie, &e);
-	else
-		secret = secret_file_read(ep->password_file, &e);
-	if (secret == NULL) {
-		snprintf(err, errlen, "%s", e);
-		free(e);
-		return (-1);
-	}
-	if (ep->cookie != NULL)
-		up = xstrdup(secret);		/* "__cookie__:hex" */
-	else
-		xasprintf(&up, "%s:%s", ep->user, secret);
-	secret_free(secret);
-	xasprintf(&st->body, "{\"jsonrpc\":\"1.0\",\"id\":\"chainkeeper\","
-	    "\"method\":\"%s\",\"params\":%s}", method, params);
-	o.method = "POST";
-	o.body = st->body;		/* wiped when answered or cancelled */
-	o.content_type = "application/json";
-	o.userpwd = up;			/* curl copies it */
-	o.headers = rv_headers;
 	o.timeout_ms = (long)c->timeout_ms;
 	o.max_body = 256 * 1024;
-	st->req = http_request(ep->url, &o, rv_reply_cb, st);
-	secret_free(up);
-	if (st->req == NULL) {
-		snprintf(err, errlen, "cannot make a request to %s", ep->url);
-		secret_free(st->body);
-		st->body = NULL;
+	o.filter = rv_scrub;
+	if ((st->call = rpc_call(ep, method, params, &o, rv_reply_cb, st, err,
+	    errlen)) == NULL)
 		return (-1);
-	}
 	return (0);
 }
 
@@ -462,14 +401,17 @@ rv_send(struct rv_state *st, const struct rv_endpoint *ep,
 static void
 rv_send_info(struct rv_state *st)
 {
-	struct rv_cfg	*c = st->a->cfg->kcfg;
-	char		 params[96], err[BTC_ERRLEN];
+	struct rv_cfg		*c = st->a->cfg->kcfg;
+	struct rpc_reply	 none;
+	char			 err[BTC_ERRLEN];
 
-	snprintf(params, sizeof(params), "[\"info\",\"%s\"]", c->protx_hash);
 	st->polls++;
 	/* No cookie while the node restarts: asked again, as no answer. */
-	if (rv_send(st, &c->node, "protx", params, err, sizeof(err)) == -1)
-		rv_info_reply(st, 0, NULL, 0, err);
+	if (rv_send(st, &c->node, "protx", json_pack("[s,s]", "info",
+	    c->protx_hash), err, sizeof(err)) == -1) {
+		rpc_reply_transport(&none, err, 0);
+		rv_info_reply(st, &none);
+	}
 }
 
 static void
@@ -499,20 +441,16 @@ static void
 rv_send_unlock(struct rv_state *st)
 {
 	struct rv_cfg	*c = st->a->cfg->kcfg;
-	char		*e = NULL, *q, *params, err[BTC_ERRLEN];
+	char		*e = NULL, err[BTC_ERRLEN];
 
 	if ((st->pass = secret_file_read(c->passphrase_file, &e)) == NULL) {
 		rv_finish(st, 0, "wallet_passphrase_file: %s; nothing sent", e);
 		free(e);
 		return;
 	}
-	q = secret_json_quote(st->pass);
-	xasprintf(&params, "[%s,%d]", q, RV_UNLOCK_SECS);
-	secret_free(q);
-	if (rv_send(st, &c->wallet, "walletpassphrase", params, err,
-	    sizeof(err)) == -1)
+	if (rv_send(st, &c->wallet, "walletpassphrase", json_pack("[s,i]",
+	    st->pass, RV_UNLOCK_SECS), err, sizeof(err)) == -1)
 		rv_finish(st, 0, "wallet: %s; nothing sent", err);
-	secret_free(params);
 }
 
 /* protx update_service, with the operator secret read now. */
@@ -520,8 +458,8 @@ static void
 rv_send_update(struct rv_state *st)
 {
 	struct rv_cfg	*c = st->a->cfg->kcfg;
-	char		*e = NULL, *q, *params, err[BTC_ERRLEN];
-	char		 extra[160];
+	json_t		*params;
+	char		*e = NULL, err[BTC_ERRLEN];
 
 	if ((st->key = secret_file_read(c->operator_key_file, &e)) == NULL) {
 		snprintf(st->fail, sizeof(st->fail), "operator_key_file: %s; "
@@ -532,28 +470,21 @@ rv_send_update(struct rv_state *st)
 		rv_step(st);
 		return;
 	}
-	extra[0] = '\0';
+	params = json_pack("[s,s,s,s]", "update_service", c->protx_hash,
+	    c->ip_port, st->key);
 	if (c->payout != NULL || c->fee_source != NULL)
-		snprintf(extra, sizeof(extra), ",\"%s\"%s%s%s",
-		    c->payout != NULL ? c->payout : "",
-		    c->fee_source != NULL ? ",\"" : "",
-		    c->fee_source != NULL ? c->fee_source : "",
-		    c->fee_source != NULL ? "\"" : "");
-	q = secret_json_quote(st->key);
-	xasprintf(&params, "[\"update_service\",\"%s\",\"%s\",%s%s]",
-	    c->protx_hash, c->ip_port, q, extra);
-	secret_free(q);
+		json_array_append_new(params, json_string(c->payout != NULL ?
+		    c->payout : ""));
+	if (c->fee_source != NULL)
+		json_array_append_new(params, json_string(c->fee_source));
 	if (rv_send(st, &c->wallet, "protx", params, err, sizeof(err)) ==
 	    -1) {
 		snprintf(st->fail, sizeof(st->fail), "wallet: %s; "
 		    "update_service not sent", err);
 		st->failed = 1;
 		st->step = RV_LOCK;
-		secret_free(params);
 		rv_step(st);
-		return;
 	}
-	secret_free(params);
 }
 
 /* Begin the current step. */
@@ -587,7 +518,7 @@ rv_step(struct rv_state *st)
 	case RV_LOCK:
 		if (st->unlocked) {
 			st->unlocked = 0;
-			if (rv_send(st, &c->wallet, "walletlock", "[]", err,
+			if (rv_send(st, &c->wallet, "walletlock", NULL, err,
 			    sizeof(err)) == 0)
 				break;
 			log_warnx("%s: raptoreum-revive: walletlock: %s",
@@ -623,8 +554,7 @@ rv_journal_txid(struct rv_state *st)
 
 /* A reply to protx info, in the check or watch step. */
 static void
-rv_info_reply(struct rv_state *st, long status, const char *body,
-    size_t len, const char *terr)
+rv_info_reply(struct rv_state *st, const struct rpc_reply *rep)
 {
 	struct rv_cfg	*c = st->a->cfg->kcfg;
 	struct btc_protx px;
@@ -632,12 +562,9 @@ rv_info_reply(struct rv_state *st, long status, const char *body,
 	int64_t		 spent = now_ms() - st->step_ms;
 	int		 ok;
 
-	if (terr != NULL) {
-		snprintf(st->last, sizeof(st->last), "%s", terr);
-		ok = 0;
-	} else
-		ok = btc_parse_protx(status, body, len, &px, st->last,
-		    sizeof(st->last)) == 0;
+	ok = rpc_reply_reason(rep, RPC_WORD_BITCOIND, NULL, st->last,
+	    sizeof(st->last)) == 0 && btc_check_protx(rep->result, &px,
+	    st->last, sizeof(st->last)) == 0;
 	if (st->step == RV_CHECK) {
 		if (!ok) {
 			if (spent + c->poll_ms <= c->ready_timeout_ms) {
@@ -682,44 +609,29 @@ rv_info_reply(struct rv_state *st, long status, const char *body,
 	rv_again(st);
 }
 
-/* A reply from the node or the wallet, scrubbed of the secrets first. */
+/* A reply from the node or the wallet, scrubbed of the secrets already. */
 static void
-rv_reply_cb(void *arg, const struct http_reply *r)
+rv_reply_cb(void *arg, const struct rpc_reply *rep)
 {
 	struct rv_state	*st = arg;
-	const char	*secrets[3];
-	char		*body, *terr = NULL, err[BTC_ERRLEN];
-	json_t		*res = NULL;
-	size_t		 len, n = 0;
+	char		 err[BTC_ERRLEN];
 	int		 rc;
 
-	st->req = NULL;
-	if (st->key != NULL)
-		secrets[n++] = st->key;
-	if (st->pass != NULL)
-		secrets[n++] = st->pass;
-	secrets[n] = NULL;
-	body = secret_scrub(r->body, r->len, secrets, &len);
-	if (r->error != NULL)
-		terr = secret_scrub(r->error, strlen(r->error), secrets, NULL);
-	secret_free(st->body);
-	st->body = NULL;
+	st->call = NULL;
 	secret_free(st->key);
 	st->key = NULL;
 	secret_free(st->pass);
 	st->pass = NULL;
-
+	rc = rpc_reply_reason(rep, RPC_WORD_BITCOIND, NULL, err, sizeof(err));
 	switch (st->step) {
 	case RV_CHECK:
 	case RV_WATCH:
-		rv_info_reply(st, r->status, body, len, terr);
+		rv_info_reply(st, rep);
 		break;
 	case RV_UNLOCK:
-		if (terr != NULL || btc_rpc_result(r->status, body, len, &res,
-		    err, sizeof(err)) == -1) {
+		if (rc == -1) {
 			rv_finish(st, 0, "wallet: walletpassphrase: %s; "
-			    "update_service not sent", terr != NULL ? terr :
-			    err);
+			    "update_service not sent", err);
 			break;
 		}
 		st->unlocked = 1;
@@ -727,39 +639,33 @@ rv_reply_cb(void *arg, const struct http_reply *r)
 		rv_step(st);
 		break;
 	case RV_UPDATE:
-		rc = terr != NULL ? -1 : btc_rpc_result(r->status, body, len,
-		    &res, err, sizeof(err));
 		if (rc == -1) {
 			/* A timeout may still have sent it: say so. */
 			snprintf(st->fail, sizeof(st->fail), "wallet: protx "
-			    "update_service: %.150s%s",
-			    terr != NULL ? terr : err,
-			    terr != NULL ? " (it may have been sent: check "
-			    "the wallet)" : "");
+			    "update_service: %.150s%s", err,
+			    rep->rc == RPC_TRANSPORT ? " (it may have been "
+			    "sent: check the wallet)" : "");
 			st->failed = 1;
-		} else if (json_is_string(res))
-			rv_copy_printable(st->txid, sizeof(st->txid),
-			    json_string_value(res));
+		} else if (json_is_string(rep->result))
+			rpc_text(st->txid, sizeof(st->txid),
+			    json_string_value(rep->result),
+			    json_string_length(rep->result), 0);
 		else
 			snprintf(st->txid, sizeof(st->txid), "(not a string: "
-			    "%s)", json_is_object(res) ? "an object" : "?");
+			    "%s)", json_is_object(rep->result) ? "an object" :
+			    "?");
 		if (rc == 0)
 			rv_journal_txid(st);
 		st->step = RV_LOCK;
 		rv_step(st);
 		break;
 	case RV_LOCK:
-		if (terr != NULL || btc_rpc_result(r->status, body, len, &res,
-		    err, sizeof(err)) == -1)
+		if (rc == -1)
 			log_warnx("%s: raptoreum-revive: walletlock: %s",
-			    action_program(st->a)->pc->name, terr != NULL ?
-			    terr : err);
+			    action_program(st->a)->pc->name, err);
 		rv_step(st);	/* st->unlocked is 0: on to watch or fail */
 		break;
 	}
-	json_decref(res);
-	free(terr);
-	free(body);
 }
 
 static void

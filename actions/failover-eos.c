@@ -43,12 +43,13 @@
 
 #include "action.h"
 #include "failover-eos.h"
-#include "http.h"
 #include "journal.h"
 #include "log.h"
 #include "logpipe.h"
 #include "probe.h"
+#include "probe-nodeos.h"
 #include "program.h"
+#include "rpc.h"
 #include "state.h"
 #include "util.h"
 
@@ -63,7 +64,7 @@ struct eosfo_cfg {
 	int		 role;
 	int		 rounds;
 	int64_t		 round_ms;
-	const char	*url;
+	struct rpc_endpoint ep;		/* the node's */
 	int64_t		 interval_ms;
 	int		 min_peers;
 	int64_t		 lib_stall_ms;
@@ -75,7 +76,7 @@ struct eosfo {
 	struct program	*prog;		/* borrowed */
 	const struct eosfo_cfg *cfg;	/* borrowed from prog->pc */
 	ev_timer	 tick;
-	struct http_req	*req[3];
+	struct rpc_call	*req[3];
 	int		 pending;
 	int		 failed;
 	char		 error[160];
@@ -114,7 +115,7 @@ struct eosfo {
 	int		 healthy;
 	char		 why[200];	/* of the last decision or wait */
 	int		 acting;	/* a pause/resume request in flight */
-	struct http_req	*act_req;
+	struct rpc_call	*act_req;
 	uint64_t	 act_seq;
 	int		 act_resume;
 	/* Log lines of the node, for its own "Produced block". */
@@ -152,7 +153,8 @@ eosfo_parse(const json_t *o, const char **key, char **err)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->params = json_incref((json_t *)o);
-	c->url = "http://127.0.0.1:8888";
+	c->ep.dialect = &rpc_nodeos;
+	c->ep.url = "http://127.0.0.1:8888";
 	c->round_ms = 126000;
 	c->interval_ms = 1000;
 	c->min_peers = 1;
@@ -163,7 +165,8 @@ eosfo_parse(const json_t *o, const char **key, char **err)
 	    probe_param_string(o, "producer", 1, &c->producer, key, err) ==
 	    -1 ||
 	    probe_param_string(o, "role", 1, &role, key, err) == -1 ||
-	    probe_param_string(o, "url", 0, &c->url, key, err) == -1 ||
+	    rpc_endpoint_parse(o, RPC_EP_LAX, NULL, NULL, &c->ep, key,
+	    err) == -1 ||
 	    probe_param_string(o, "log", 0, &log, key, err) == -1 ||
 	    probe_param_duration(o, "round", &c->round_ms, key, err) == -1 ||
 	    probe_param_duration(o, "interval", &c->interval_ms, key, err) ==
@@ -413,11 +416,12 @@ static void	eosfo_decide(struct eosfo *);
 
 /* The answer to a pause or resume. */
 static void
-eosfo_act_cb(void *arg, const struct http_reply *r)
+eosfo_act_cb(void *arg, const struct rpc_reply *r)
 {
 	struct eosfo	*f = arg;
-	int		 ok = r->error == NULL && r->status >= 200 &&
+	int		 ok = r->rc != RPC_TRANSPORT && r->status >= 200 &&
 			    r->status <= 299;
+	const char	*error = r->rc == RPC_TRANSPORT ? r->text : NULL;
 
 	f->act_req = NULL;
 	f->acting = 0;
@@ -425,11 +429,11 @@ eosfo_act_cb(void *arg, const struct http_reply *r)
 	    "end", "of", (json_int_t)f->act_seq, "program",
 	    f->prog->pc->name, "rule", "eos-failover", "action",
 	    f->act_resume ? "resume" : "pause", "ok", ok, "result",
-	    ok ? "done" : (r->error != NULL ? r->error : "HTTP error")), 1);
+	    ok ? "done" : (error != NULL ? error : "HTTP error")), 1);
 	if (!ok) {
 		log_warnx("%s: eos-failover: %s failed: %s (HTTP %ld)",
 		    f->prog->pc->name, f->act_resume ? "resume" : "pause",
-		    r->error != NULL ? r->error : "", r->status);
+		    error != NULL ? error : "", r->status);
 		return;
 	}
 	f->paused = !f->act_resume;
@@ -468,8 +472,8 @@ action_dry_run_eos(struct eosfo *f, int resume, const char *why)
 static void
 eosfo_act(struct eosfo *f, int resume, const char *why)
 {
-	struct http_opts	 o;
-	char			*url;
+	struct rpc_opts		 o;
+	char			 err[RPC_TEXTLEN];
 
 	if (f->acting || action_dry_run_eos(f, resume, why))
 		return;
@@ -484,17 +488,13 @@ eosfo_act(struct eosfo *f, int resume, const char *why)
 	log_warnx("%s: eos-failover: %s production: %s", f->prog->pc->name,
 	    resume ? "RESUMING" : "PAUSING", why);
 	memset(&o, 0, sizeof(o));
-	o.method = "POST";
 	o.timeout_ms = (long)f->cfg->interval_ms * 3;
-	xasprintf(&url, "%s/v1/producer/%s", f->cfg->url, resume ? "resume" :
-	    "pause");
 	f->acting = 1;
-	f->act_req = http_request(url, &o, eosfo_act_cb, f);
-	free(url);
-	if (f->act_req == NULL) {
+	if ((f->act_req = rpc_call(&f->cfg->ep, resume ?
+	    "/v1/producer/resume" : "/v1/producer/pause", NULL, &o,
+	    eosfo_act_cb, f, err, sizeof(err))) == NULL) {
 		f->acting = 0;
-		log_warnx("%s: eos-failover: cannot make a request",
-		    f->prog->pc->name);
+		log_warnx("%s: eos-failover: %s", f->prog->pc->name, err);
 	}
 }
 
@@ -707,68 +707,59 @@ eosfo_decide(struct eosfo *f)
 	eosfo_act(f, 1, f->why);
 }
 
+/* get_info's result: this tick's head, LIB and head producer. */
 static void
-eosfo_reply(struct eosfo *f, int which, const struct http_reply *r)
+eosfo_info(struct eosfo *f, const json_t *doc)
 {
-	json_t		*doc = NULL, *v;
+	int64_t	 t;
+
+	if (!json_is_integer(json_object_get(doc, "head_block_num")) ||
+	    !json_is_integer(json_object_get(doc,
+	    "last_irreversible_block_num")) ||
+	    !json_is_string(json_object_get(doc, "head_block_producer"))) {
+		f->failed = 1;
+		snprintf(f->error, sizeof(f->error), "get_info: missing or "
+		    "wrong fields");
+		return;
+	}
+	f->head = json_integer_value(json_object_get(doc, "head_block_num"));
+	f->lib = json_integer_value(json_object_get(doc,
+	    "last_irreversible_block_num"));
+	snprintf(f->head_producer, sizeof(f->head_producer), "%s",
+	    json_string_value(json_object_get(doc, "head_block_producer")));
+	snprintf(f->head_id, sizeof(f->head_id), "%s",
+	    json_is_string(json_object_get(doc, "head_block_id")) ?
+	    json_string_value(json_object_get(doc, "head_block_id")) : "");
+	t = eos_time_ms(json_string_value(json_object_get(doc,
+	    "head_block_time")));
+	f->head_time = t;
+	f->head_age_ms = t < 0 ? 1e12 : (double)(wall_ms() - t);
+}
+
+/* One of this tick's three replies. */
+static void
+eosfo_reply(struct eosfo *f, int which, const struct rpc_reply *r)
+{
+	static const char *const what[3] = { "get_info", "paused",
+	    "connections" };
+	const json_t	*v;
 	size_t		 i;
-	int64_t		 t;
 
 	f->req[which] = NULL;
-	if (r->error != NULL || r->status < 200 || r->status > 299) {
+	if (rpc_reply_reason(r, RPC_WORD_NAMED, what[which], f->error,
+	    sizeof(f->error)) == -1) {
 		f->failed = 1;
-		snprintf(f->error, sizeof(f->error), "%s", r->error != NULL ?
-		    r->error : "HTTP error");
 		return;
 	}
-	if (which == 1) {
-		/* producer/paused: a bare true or false. */
-		if (strncmp(r->body, "true", 4) == 0)
-			f->paused = 1;
-		else if (strncmp(r->body, "false", 5) == 0)
-			f->paused = 0;
-		else {
+	if (which == 0)
+		eosfo_info(f, r->result);
+	else if (which == 1) {
+		if (nodeos_check_paused(r->result, &f->paused, f->error,
+		    sizeof(f->error)) == -1)
 			f->failed = 1;
-			snprintf(f->error, sizeof(f->error), "producer/paused: "
-			    "not true or false");
-		}
-		return;
-	}
-	if ((doc = json_loadb(r->body, r->len, 0, NULL)) == NULL) {
-		f->failed = 1;
-		snprintf(f->error, sizeof(f->error), "reply is not JSON");
-		return;
-	}
-	if (which == 0) {
-		if (!json_is_integer(json_object_get(doc, "head_block_num")) ||
-		    !json_is_integer(json_object_get(doc,
-		    "last_irreversible_block_num")) ||
-		    !json_is_string(json_object_get(doc,
-		    "head_block_producer"))) {
-			f->failed = 1;
-			snprintf(f->error, sizeof(f->error), "get_info: "
-			    "missing or wrong fields");
-		} else {
-			f->head = json_integer_value(json_object_get(doc,
-			    "head_block_num"));
-			f->lib = json_integer_value(json_object_get(doc,
-			    "last_irreversible_block_num"));
-			snprintf(f->head_producer, sizeof(f->head_producer),
-			    "%s", json_string_value(json_object_get(doc,
-			    "head_block_producer")));
-			snprintf(f->head_id, sizeof(f->head_id), "%s",
-			    json_is_string(json_object_get(doc,
-			    "head_block_id")) ? json_string_value(
-			    json_object_get(doc, "head_block_id")) : "");
-			t = eos_time_ms(json_string_value(json_object_get(doc,
-			    "head_block_time")));
-			f->head_time = t;
-			f->head_age_ms = t < 0 ? 1e12 : (double)(wall_ms() -
-			    t);
-		}
 	} else {
 		f->peers = 0;
-		json_array_foreach(doc, i, v) {
+		json_array_foreach(r->result, i, v) {
 			if (json_is_true(json_object_get(v, "connecting")))
 				continue;
 			if (json_is_false(json_object_get(v,
@@ -777,11 +768,10 @@ eosfo_reply(struct eosfo *f, int which, const struct http_reply *r)
 			f->peers++;
 		}
 	}
-	json_decref(doc);
 }
 
 static void
-eosfo_info_cb(void *arg, const struct http_reply *r)
+eosfo_info_cb(void *arg, const struct rpc_reply *r)
 {
 	struct eosfo	*f = arg;
 
@@ -791,7 +781,7 @@ eosfo_info_cb(void *arg, const struct http_reply *r)
 }
 
 static void
-eosfo_paused_cb(void *arg, const struct http_reply *r)
+eosfo_paused_cb(void *arg, const struct rpc_reply *r)
 {
 	struct eosfo	*f = arg;
 
@@ -801,7 +791,7 @@ eosfo_paused_cb(void *arg, const struct http_reply *r)
 }
 
 static void
-eosfo_conn_cb(void *arg, const struct http_reply *r)
+eosfo_conn_cb(void *arg, const struct rpc_reply *r)
 {
 	struct eosfo	*f = arg;
 
@@ -816,7 +806,7 @@ eosfo_cancel_requests(struct eosfo *f)
 	int	 i;
 
 	for (i = 0; i < 3; i++) {
-		http_cancel(f->req[i]);
+		rpc_cancel(f->req[i]);
 		f->req[i] = NULL;
 	}
 	f->pending = 0;
@@ -826,12 +816,11 @@ static void
 eosfo_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct eosfo		*f = w->data;
-	struct http_opts	 o;
-	char			*url;
+	struct rpc_opts		 o;
 	static const char	*paths[3] = { "/v1/chain/get_info",
 				    "/v1/producer/paused",
 				    "/v1/net/connections" };
-	static http_done_cb	 cbs[3] = { eosfo_info_cb, eosfo_paused_cb,
+	static rpc_done_cb	 cbs[3] = { eosfo_info_cb, eosfo_paused_cb,
 				    eosfo_conn_cb };
 	int			 i;
 
@@ -847,19 +836,14 @@ eosfo_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	f->failed = 0;
 	memset(&o, 0, sizeof(o));
-	o.method = "POST";
 	o.timeout_ms = (long)f->cfg->interval_ms;
 	o.max_body = 4 * 1024 * 1024;
 	f->pending = 3;
 	for (i = 0; i < 3; i++) {
-		xasprintf(&url, "%s%s", f->cfg->url, paths[i]);
-		f->req[i] = http_request(url, &o, cbs[i], f);
-		free(url);
-		if (f->req[i] == NULL) {
+		if ((f->req[i] = rpc_call(&f->cfg->ep, paths[i], NULL, &o,
+		    cbs[i], f, f->error, sizeof(f->error))) == NULL) {
 			eosfo_cancel_requests(f);
 			f->failed = 1;
-			snprintf(f->error, sizeof(f->error), "cannot make a "
-			    "request");
 			eosfo_decide(f);
 			return;
 		}
@@ -919,7 +903,7 @@ eosfo_stop(struct program *p)
 	ev_timer_stop(EV_DEFAULT, &f->tick);
 	eosfo_cancel_requests(f);
 	if (f->act_req != NULL) {
-		http_cancel(f->act_req);
+		rpc_cancel(f->act_req);
 		journal_append(json_pack("{s:s,s:I,s:s,s:s,s:b,s:s}", "event",
 		    "end", "of", (json_int_t)f->act_seq, "program",
 		    p->pc->name, "rule", "eos-failover", "ok", 0, "result",

@@ -1,9 +1,10 @@
 /*
- * bitcoin-rpc: the pure parts of the probe, kept apart for unit tests and
- * fuzzing.  The parsers take a reply's HTTP status and body (any bytes, not
- * necessarily NUL-terminated) and either fill a struct and return 0, or
- * return -1 with a one-line, printable reason in err.  They never keep a
- * pointer into the body.
+ * bitcoin-rpc: the pure parts of the probe (probe-bitcoin-rpc-check.c),
+ * kept apart for unit tests and fuzzing.  The checks read a reply's result
+ * (btc_check_*); the parsers take a reply's HTTP status and body (any
+ * bytes, not necessarily NUL-terminated), read its envelope and check it.
+ * Both either fill a struct and return 0, or return -1 with a one-line,
+ * printable reason in err.  They never keep a pointer into the reply.
  */
 #ifndef PROBE_BITCOIN_RPC_H
 #define PROBE_BITCOIN_RPC_H
@@ -14,6 +15,9 @@
 #include <jansson.h>
 
 #define BTC_ERRLEN	160
+
+/* Heights are exact as doubles (the probe's value) up to 2^53. */
+#define BTC_MAX_HEIGHT	(1LL << 53)
 
 /* getblockchaininfo */
 struct btc_chaininfo {
@@ -52,6 +56,12 @@ struct btc_check {
 	char		 protx_error[BTC_ERRLEN];
 };
 
+int	 btc_check_chaininfo(const json_t *, struct btc_chaininfo *, char *,
+	    size_t);
+int	 btc_check_blockcount(const json_t *, long long *, char *, size_t);
+int	 btc_check_smartnode(const json_t *, struct btc_smartnode *, char *,
+	    size_t);
+int	 btc_check_protx(const json_t *, struct btc_protx *, char *, size_t);
 int	 btc_rpc_result(long, const char *, size_t, json_t **, char *, size_t);
 int	 btc_parse_chaininfo(long, const char *, size_t,
 	    struct btc_chaininfo *, char *, size_t);

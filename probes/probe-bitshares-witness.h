@@ -1,7 +1,7 @@
 /*
- * bitshares-witness probe: the pure parts (JSON-RPC reply parsing and the
- * evaluation of one sample), apart from the loop so the unit tests and
- * fuzzers can feed them anything.
+ * bitshares-witness probe: the pure parts (probe-bitshares-witness-check.c:
+ * reply checks and the evaluation of one sample), apart from the loop and
+ * the transport so the unit tests and fuzzers can feed them anything.
  */
 #ifndef PROBE_BITSHARES_WITNESS_H
 #define PROBE_BITSHARES_WITNESS_H
@@ -39,6 +39,10 @@ struct bitshares_state {
 
 #define BITSHARES_NOT_FOUND	1
 
+int	bitshares_check_witness(const json_t *, struct bitshares_witness *,
+	    char *, size_t);
+int	bitshares_check_dgp(const json_t *, struct bitshares_dgp *, char *,
+	    size_t);
 int	bitshares_parse_witness(const char *, size_t,
 	    struct bitshares_witness *, char *, size_t);
 int	bitshares_parse_dgp(const char *, size_t, struct bitshares_dgp *,

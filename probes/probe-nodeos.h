@@ -1,7 +1,7 @@
 /*
- * nodeos probe: the pure parts (reply parsing and the evaluation of one
- * sample against the run's history), apart from the loop so the unit
- * tests and fuzzers can feed them anything.
+ * nodeos probe: the pure parts (probe-nodeos-check.c: reply checks and the
+ * evaluation of one sample against the run's history), apart from the loop
+ * and the transport so the unit tests and fuzzers can feed them anything.
  */
 #ifndef PROBE_NODEOS_H
 #define PROBE_NODEOS_H
@@ -52,6 +52,9 @@ struct nodeos_state {
 	int		 nseen;
 };
 
+int	nodeos_check_info(const json_t *, struct nodeos_info *, char *,
+	    size_t);
+int	nodeos_check_paused(const json_t *, int *, char *, size_t);
 int	nodeos_parse_info(const char *, size_t, struct nodeos_info *, char *,
 	    size_t);
 int	nodeos_parse_paused(const char *, size_t, int *, char *, size_t);

@@ -1,8 +1,9 @@
 /*
  * Unit tests for the bitcoin-rpc probe's pure parts (probes/probe-bitcoin-
- * rpc.c): the JSON-RPC 1.0 reply parsers, fed real replies, error replies,
- * garbage, truncated, huge and wrong-typed JSON, and btc_assess(), which
- * turns a check into ok/fail, a reason and the detail object.
+ * rpc-check.c over lib/rpc-reply.c): the JSON-RPC 1.0 reply parsers, fed
+ * real replies, error replies, garbage, truncated, huge and wrong-typed
+ * JSON, and btc_assess(), which turns a check into ok/fail, a reason and
+ * the detail object.  It links only those, util, log, jansson and cmocka.
  */
 #include "autoconf.h"
 

@@ -1,9 +1,10 @@
 /*
  * Unit tests for the bitshares-witness probe's pure parts
- * (probes/probe-bitshares-witness.c): witness_object and
- * get_dynamic_global_properties replies fed good, garbage, truncated, huge
- * and wrong-typed; JSON-RPC errors; the evaluation of samples; witness
- * names; the kind's settings.
+ * (probes/probe-bitshares-witness-check.c over lib/rpc-reply.c):
+ * witness_object and get_dynamic_global_properties replies fed good,
+ * garbage, truncated, huge and wrong-typed; JSON-RPC errors; the
+ * evaluation of samples; witness names.  It links only those, util, log,
+ * jansson and cmocka (the kind's settings are in test_probe_config).
  */
 #include "autoconf.h"
 
@@ -427,74 +428,6 @@ test_valid_witness(void **state)
 	assert_false(bitshares_valid_witness("0abc"));
 }
 
-static char	keybuf[64];
-
-static void *
-kind_parse(const char *json, const char **key, char **err)
-{
-	const struct probe_kind	*k;
-	json_t			*o;
-	void			*c;
-
-	k = probe_kind_find("bitshares-witness");
-	assert_non_null(k);
-	o = json_loads(json, 0, NULL);
-	assert_non_null(o);
-	*key = NULL;
-	*err = NULL;
-	c = k->parse(o, key, err);
-	/* *key points into o (as in config.c, which keeps it alive). */
-	if (*key != NULL) {
-		snprintf(keybuf, sizeof(keybuf), "%s", *key);
-		*key = keybuf;
-	}
-	json_decref(o);
-	return (c);
-}
-
-static void
-config_bad(const char *json, const char *want_key, const char *want)
-{
-	const char	*key;
-	char		*err;
-
-	if (kind_parse(json, &key, &err) != NULL)
-		fail_msg("accepted: %s", json);
-	assert_non_null(err);
-	if (strstr(err, want) == NULL)
-		fail_msg("%s: \"%s\" lacks \"%s\"", json, err, want);
-	if (want_key != NULL)
-		assert_string_equal(key, want_key);
-	free(err);
-}
-
-static void
-test_config(void **state)
-{
-	const struct probe_kind	*k;
-	const char		*key;
-	char			*err;
-	void			*c;
-
-	(void)state;
-	k = probe_kind_find("bitshares-witness");
-	c = kind_parse("{\"witness\":\"init0\"}", &key, &err);
-	assert_non_null(c);
-	k->free_config(c);
-	c = kind_parse("{\"witness\":\"1.6.14\",\"url\":\"https://n.example/"
-	    "rpc\",\"max_age\":\"30s\",\"max_body\":2048}", &key, &err);
-	assert_non_null(c);
-	k->free_config(c);
-	config_bad("{}", "witness", "witness is required");
-	config_bad("{\"witness\":\"x\\\"y\"}", "witness", "account name");
-	config_bad("{\"witness\":\"init0\",\"url\":\"ws://127.0.0.1:8090\"}",
-	    "url", "http://");
-	config_bad("{\"witness\":\"init0\",\"max_age\":true}", "max_age",
-	    "duration");
-	config_bad("{\"witness\":\"init0\",\"key\":\"5K\"}", "key",
-	    "unknown setting");
-}
-
 int
 main(void)
 {
@@ -508,7 +441,6 @@ main(void)
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_eval),
 		cmocka_unit_test(test_valid_witness),
-		cmocka_unit_test(test_config),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,9 +1,11 @@
 /*
- * Unit tests for the nodeos probe's pure parts (probes/probe-nodeos.c):
- * get_info and paused reply parsing fed good, garbage, truncated, huge and
- * wrong-typed replies; error bodies; the evaluation of samples (head and
- * LIB stalls, head age, producers seen in the window); the kind's settings;
- * and parse_utc_time() from util.c, which it relies on.
+ * Unit tests for the nodeos probe's pure parts (probes/probe-nodeos-check.c
+ * over lib/rpc-reply.c): get_info and paused reply parsing fed good,
+ * garbage, truncated, huge and wrong-typed replies; error bodies; the
+ * evaluation of samples (head and LIB stalls, head age, producers seen in
+ * the window); and parse_utc_time() from util.c, which it relies on.  It
+ * links only those, util, log, jansson and cmocka: no curl, no libev, no
+ * daemon (the kind's settings are in test_probe_config).
  */
 #include "autoconf.h"
 
@@ -472,75 +474,6 @@ test_eval_producers(void **state)
 	json_decref(d);
 }
 
-/* The kind's settings, through the registry. */
-static char	keybuf[64];
-
-static void *
-kind_parse(const char *json, const char **key, char **err)
-{
-	const struct probe_kind	*k = probe_kind_find("nodeos");
-	json_t			*o;
-	void			*c;
-
-	assert_non_null(k);
-	o = json_loads(json, 0, NULL);
-	assert_non_null(o);
-	*key = NULL;
-	*err = NULL;
-	c = k->parse(o, key, err);
-	/* *key points into o (as in config.c, which keeps it alive). */
-	if (*key != NULL) {
-		snprintf(keybuf, sizeof(keybuf), "%s", *key);
-		*key = keybuf;
-	}
-	json_decref(o);
-	return (c);
-}
-
-static void
-config_bad(const char *json, const char *want_key, const char *want)
-{
-	const char	*key;
-	char		*err;
-
-	if (kind_parse(json, &key, &err) != NULL)
-		fail_msg("accepted: %s", json);
-	assert_non_null(err);
-	if (strstr(err, want) == NULL)
-		fail_msg("%s: \"%s\" lacks \"%s\"", json, err, want);
-	if (want_key != NULL)
-		assert_string_equal(key, want_key);
-	free(err);
-}
-
-static void
-test_config(void **state)
-{
-	const struct probe_kind	*k = probe_kind_find("nodeos");
-	const char		*key;
-	char			*err;
-	void			*c;
-
-	(void)state;
-	c = kind_parse("{}", &key, &err);
-	assert_non_null(c);
-	k->free_config(c);
-	c = kind_parse("{\"url\":\"http://127.0.0.1:8888/\",\"head_stall\":"
-	    "\"5s\",\"lib_stall\":30,\"max_head_age\":0,\"min_producers\":5,"
-	    "\"producers_window\":\"2m\",\"check_paused\":true,\"max_body\":"
-	    "100000}", &key, &err);
-	assert_non_null(c);
-	k->free_config(c);
-	config_bad("{\"url\":\"ftp://x\"}", "url", "http://");
-	config_bad("{\"bogus\":1}", "bogus", "unknown setting");
-	config_bad("{\"head_stall\":\"soon\"}", "head_stall", "head_stall");
-	config_bad("{\"min_producers\":-1}", "min_producers", "between");
-	config_bad("{\"min_producers\":3,\"producers_window\":0}",
-	    "producers_window", "needs a producers_window");
-	config_bad("{\"check_paused\":\"yes\"}", "check_paused", "true or");
-	config_bad("{\"max_body\":10}", "max_body", "between");
-}
-
 static void
 test_utc_time(void **state)
 {
@@ -584,7 +517,6 @@ main(void)
 		cmocka_unit_test(test_eval_stalls),
 		cmocka_unit_test(test_eval_disabled),
 		cmocka_unit_test(test_eval_producers),
-		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_utc_time),
 	};
 
