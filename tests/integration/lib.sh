@@ -136,19 +136,43 @@ now_ms() {
 	echo $((t / 1000))
 }
 
+# set_now_ms: NOW_MS is milliseconds since the epoch; unlike $(now_ms) not
+# even a subshell, so it works while a test's fork bomb holds every slot.
+set_now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	NOW_MS=$((t / 1000))
+}
+
+# scaled_ms SECONDS: SECONDS x CK_TIMEOUT_SCALE in ms, into SCALED_MS;
+# without a fork for a whole-number scale.
+scaled_ms() {
+	local s=${CK_TIMEOUT_SCALE:-1}
+	case $s in
+	*[!0-9]*|'') SCALED_MS=$(awk -v t="$1" -v s="$s" \
+	    'BEGIN { printf "%d", t * s * 1000 }') ;;
+	*) case $1 in
+	   *[!0-9]*) SCALED_MS=$(awk -v t="$1" -v s="$s" \
+	       'BEGIN { printf "%d", t * s * 1000 }') ;;
+	   *) SCALED_MS=$(($1 * s * 1000)) ;;
+	   esac ;;
+	esac
+}
+
 # wait_for "description" TIMEOUT_S command [args...]: poll the command
 # every 30 ms until it succeeds; fail after TIMEOUT_S seconds (scaled by
 # CK_TIMEOUT_SCALE).  The command's output is discarded.
 wait_for() {
 	local desc=$1 timeout=$2 deadline
 	shift 2
-	deadline=$(($(now_ms) + $(awk -v t="$timeout" \
-	    -v s="${CK_TIMEOUT_SCALE:-1}" 'BEGIN { printf "%d", t * s * 1000 }')))
+	scaled_ms "$timeout"
+	set_now_ms
+	deadline=$((NOW_MS + SCALED_MS))
 	while :; do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
-		if [ "$(now_ms)" -gt "$deadline" ]; then
+		set_now_ms
+		if [ "$NOW_MS" -gt "$deadline" ]; then
 			fail "timed out after ${timeout}s waiting for: $desc"
 		fi
 		sleep 0.03
