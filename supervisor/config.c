@@ -1,8 +1,9 @@
 /*
- * The configuration loader: YAML in, struct config out.  This is the only
- * file that includes yaml.h.  A document is loaded whole with libyaml, then
- * walked with key tables; every error is collected as "file:line:col: msg"
- * and the load fails after the whole tree (and every include) was checked.
+ * The configuration loader: YAML in, struct config out.  With the typed
+ * reader (config-read.c), the only file that includes yaml.h.  A document
+ * is loaded whole with libyaml, then walked with key tables; every error
+ * is collected as "file:line:col: msg" and the load fails after the whole
+ * tree (and every include) was checked.
  */
 #include "autoconf.h"
 
@@ -29,6 +30,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "config-read.h"
 #include "failover-eos.h"
 #include "log.h"
 #include "metrics.h"
@@ -44,19 +46,6 @@ config_use_kinds(const struct config_kinds *k)
 {
 	kinds = k;
 }
-
-struct cfgctx {
-	const char	*file;
-	yaml_document_t	*doc;
-	struct config	*cfg;
-	char		*errors;	/* collected messages, one per line */
-	size_t		 errlen;
-	int		 nerrors;
-	/* yaml_json(): aliases may loop or multiply (billion laughs). */
-	int		 json_depth;
-	size_t		 json_nodes;
-	int		 json_bad;
-};
 
 #define YAML_JSON_MAX_DEPTH	64
 #define YAML_JSON_MAX_NODES	1000000
@@ -79,186 +68,6 @@ struct program_key {
 static const char *limit_names[LIMIT_MAX] = {
 	"nofile", "nproc", "core", "memlock"
 };
-
-static void cfg_error(struct cfgctx *, yaml_node_t *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Record one error at a node's position. */
-static void
-cfg_error(struct cfgctx *ctx, yaml_node_t *n, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg, *line;
-	int	 len;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	if (n != NULL)
-		len = xasprintf(&line, "%s:%zu:%zu: %s\n", ctx->file,
-		    n->start_mark.line + 1, n->start_mark.column + 1, msg);
-	else
-		len = xasprintf(&line, "%s: %s\n", ctx->file, msg);
-	free(msg);
-	ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1, 1);
-	memcpy(ctx->errors + ctx->errlen, line, len + 1);
-	ctx->errlen += len;
-	ctx->nerrors++;
-	free(line);
-}
-
-static yaml_node_t *
-node_get(struct cfgctx *ctx, int id)
-{
-	return (yaml_document_get_node(ctx->doc, id));
-}
-
-/* The text of a scalar node, or NULL with an error. */
-static const char *
-scalar(struct cfgctx *ctx, yaml_node_t *n, const char *what)
-{
-	if (n->type != YAML_SCALAR_NODE) {
-		cfg_error(ctx, n, "%s must be a scalar", what);
-		return (NULL);
-	}
-	return ((const char *)n->data.scalar.value);
-}
-
-static int
-is_null(yaml_node_t *n)
-{
-	const char	*v;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return (0);
-	v = (const char *)n->data.scalar.value;
-	return (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0);
-}
-
-static int
-get_bool(struct cfgctx *ctx, yaml_node_t *n, const char *key, int *out)
-{
-	const char	*v;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-	    strcasecmp(v, "on") == 0)
-		*out = 1;
-	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-	    strcasecmp(v, "off") == 0)
-		*out = 0;
-	else {
-		cfg_error(ctx, n, "%s: expected true or false, not \"%s\"",
-		    key, v);
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-get_int(struct cfgctx *ctx, yaml_node_t *n, const char *key, long min,
-    long max, int base, long *out)
-{
-	const char	*v;
-	char		*end;
-	long		 l;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	errno = 0;
-	l = strtol(v, &end, base);
-	if (*v == '\0' || *end != '\0' || errno != 0) {
-		cfg_error(ctx, n, "%s: expected %s, not \"%s\"", key,
-		    base == 8 ? "an octal number" : "an integer", v);
-		return (-1);
-	}
-	if (l < min || l > max) {
-		cfg_error(ctx, n, "%s: %s is out of range %ld..%ld", key, v,
-		    min, max);
-		return (-1);
-	}
-	*out = l;
-	return (0);
-}
-
-static int
-get_duration(struct cfgctx *ctx, yaml_node_t *n, const char *key,
-    int64_t *out)
-{
-	const char	*v, *err;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	if (parse_duration(v, out, &err) == -1) {
-		cfg_error(ctx, n, "%s: %s, not \"%s\"", key, err, v);
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-get_size(struct cfgctx *ctx, yaml_node_t *n, const char *key, int64_t *out)
-{
-	const char	*v, *err;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	if (parse_size(v, out, &err) == -1) {
-		cfg_error(ctx, n, "%s: %s, not \"%s\"", key, err, v);
-		return (-1);
-	}
-	return (0);
-}
-
-static char *
-get_string(struct cfgctx *ctx, yaml_node_t *n, const char *key)
-{
-	const char	*v;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (NULL);
-	if (*v == '\0') {
-		cfg_error(ctx, n, "%s must not be empty", key);
-		return (NULL);
-	}
-	return (xstrdup(v));
-}
-
-/* A scalar or a sequence of scalars as a NULL-terminated vector. */
-static char **
-get_list(struct cfgctx *ctx, yaml_node_t *n, const char *key)
-{
-	yaml_node_item_t	*it;
-	yaml_node_t		*e;
-	char			**v;
-	size_t			 i = 0;
-	const char		*s;
-
-	if (n->type == YAML_SCALAR_NODE) {
-		v = xcalloc(2, sizeof(*v));
-		v[0] = xstrdup((const char *)n->data.scalar.value);
-		return (v);
-	}
-	if (n->type != YAML_SEQUENCE_NODE) {
-		cfg_error(ctx, n, "%s must be a string or a list", key);
-		return (NULL);
-	}
-	v = xcalloc(n->data.sequence.items.top - n->data.sequence.items.start
-	    + 1, sizeof(*v));
-	for (it = n->data.sequence.items.start;
-	    it < n->data.sequence.items.top; it++) {
-		e = node_get(ctx, *it);
-		if ((s = scalar(ctx, e, key)) == NULL) {
-			free_argv(v);
-			return (NULL);
-		}
-		v[i++] = xstrdup(s);
-	}
-	return (v);
-}
 
 static void
 set_str(char **dst, char *v)
@@ -294,7 +103,7 @@ pk_command(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			cfg_error(ctx, n, "command: %s", err);
 			return;
 		}
-	} else if ((argv = get_list(ctx, n, "command")) == NULL)
+	} else if ((argv = cfg_list(ctx, n, "command")) == NULL)
 		return;
 	else if (argv[0] == NULL || *argv[0] == '\0') {
 		cfg_error(ctx, n, "command: empty command");
@@ -310,7 +119,7 @@ pk_directory(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	char	*v;
 
-	if ((v = get_string(ctx, n, "directory")) == NULL)
+	if ((v = cfg_string(ctx, n, "directory")) == NULL)
 		return;
 	if (*v != '/') {
 		cfg_error(ctx, n, "directory must be an absolute path");
@@ -329,7 +138,7 @@ pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	int		 ng = NGROUPS_MAX;
 	unsigned long	 id;
 
-	if ((v = get_string(ctx, n, "user")) == NULL)
+	if ((v = cfg_string(ctx, n, "user")) == NULL)
 		return;
 	errno = 0;
 	pw = getpwnam(v);
@@ -369,7 +178,7 @@ pk_umask(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	long	 v;
 
-	if (get_int(ctx, n, "umask", 0, 0777, 8, &v) == 0)
+	if (cfg_int(ctx, n, "umask", 0, 0777, 8, &v) == 0)
 		pc->umask = (int)v;
 }
 
@@ -401,18 +210,18 @@ pk_environment(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	    + 1, sizeof(*env));
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "environment name")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "environment name")) == NULL)
 			continue;
 		if (!valid_env_name(ks)) {
 			cfg_error(ctx, k, "environment: invalid name \"%s\"",
 			    ks);
 			continue;
 		}
-		if ((vs = scalar(ctx, v, "environment value")) == NULL)
+		if ((vs = cfg_scalar(ctx, v, "environment value")) == NULL)
 			continue;
-		xasprintf(&env[i++], "%s=%s", ks, is_null(v) ? "" : vs);
+		xasprintf(&env[i++], "%s=%s", ks, cfg_is_null(v) ? "" : vs);
 	}
 	free_argv(pc->env);
 	pc->env = env;
@@ -421,7 +230,7 @@ pk_environment(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 static void
 pk_autostart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
-	get_bool(ctx, n, "autostart", &pc->autostart);
+	cfg_bool(ctx, n, "autostart", &pc->autostart);
 }
 
 static void
@@ -430,11 +239,11 @@ pk_autorestart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	const char	*v;
 	int		 b;
 
-	if ((v = scalar(ctx, n, "autorestart")) == NULL)
+	if ((v = cfg_scalar(ctx, n, "autorestart")) == NULL)
 		return;
 	if (strcasecmp(v, "unexpected") == 0)
 		pc->autorestart = AUTORESTART_UNEXPECTED;
-	else if (get_bool(ctx, n, "autorestart", &b) == 0)
+	else if (cfg_bool(ctx, n, "autorestart", &b) == 0)
 		pc->autorestart = b ? AUTORESTART_TRUE : AUTORESTART_FALSE;
 }
 
@@ -452,8 +261,8 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	if (n->type == YAML_SEQUENCE_NODE) {
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++) {
-			e = node_get(ctx, *it);
-			if (get_int(ctx, e, "exitcodes", 0, 255, 10, &v) == -1)
+			e = cfg_node(ctx, *it);
+			if (cfg_int(ctx, e, "exitcodes", 0, 255, 10, &v) == -1)
 				continue;
 			pc->exitcodes = xreallocarray(pc->exitcodes,
 			    pc->nexitcodes + 1, sizeof(int));
@@ -461,7 +270,7 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 		}
 		return;
 	}
-	if (scalar(ctx, n, "exitcodes") == NULL)
+	if (cfg_scalar(ctx, n, "exitcodes") == NULL)
 		return;
 	/* supervisord's form: "0,2". */
 	copy = xstrdup((const char *)n->data.scalar.value);
@@ -484,7 +293,7 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 static void
 pk_startsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
-	get_duration(ctx, n, "startsecs", &pc->startsecs_ms);
+	cfg_duration(ctx, n, "startsecs", &pc->startsecs_ms);
 }
 
 static void
@@ -492,7 +301,7 @@ pk_startretries(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	long	 v;
 
-	if (get_int(ctx, n, "startretries", 0, 1000000, 10, &v) == 0)
+	if (cfg_int(ctx, n, "startretries", 0, 1000000, 10, &v) == 0)
 		pc->startretries = (int)v;
 }
 
@@ -502,7 +311,7 @@ pk_stopsignal(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	const char	*v;
 	int		 sig;
 
-	if ((v = scalar(ctx, n, "stopsignal")) == NULL)
+	if ((v = cfg_scalar(ctx, n, "stopsignal")) == NULL)
 		return;
 	if ((sig = parse_signal(v)) == -1) {
 		cfg_error(ctx, n, "stopsignal: unknown signal \"%s\"", v);
@@ -514,19 +323,19 @@ pk_stopsignal(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 static void
 pk_stopwaitsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
-	get_duration(ctx, n, "stopwaitsecs", &pc->stopwait_ms);
+	cfg_duration(ctx, n, "stopwaitsecs", &pc->stopwait_ms);
 }
 
 static void
 pk_stopasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
-	get_bool(ctx, n, "stopasgroup", &pc->stopasgroup);
+	cfg_bool(ctx, n, "stopasgroup", &pc->stopasgroup);
 }
 
 static void
 pk_killasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
-	get_bool(ctx, n, "killasgroup", &pc->killasgroup);
+	cfg_bool(ctx, n, "killasgroup", &pc->killasgroup);
 }
 
 static void
@@ -534,7 +343,7 @@ pk_priority(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	long	 v;
 
-	if (get_int(ctx, n, "priority", -100000, 100000, 10, &v) == 0)
+	if (cfg_int(ctx, n, "priority", -100000, 100000, 10, &v) == 0)
 		pc->priority = (int)v;
 }
 
@@ -542,14 +351,14 @@ static void
 pk_inherit_environment(struct cfgctx *ctx, yaml_node_t *n,
     struct program_config *pc)
 {
-	get_bool(ctx, n, "inherit_environment", &pc->inherit_env);
+	cfg_bool(ctx, n, "inherit_environment", &pc->inherit_env);
 }
 
 static void
 pk_redirect_stderr(struct cfgctx *ctx, yaml_node_t *n,
     struct program_config *pc)
 {
-	get_bool(ctx, n, "redirect_stderr", &pc->redirect_stderr);
+	cfg_bool(ctx, n, "redirect_stderr", &pc->redirect_stderr);
 }
 
 /* AUTO, NONE or an absolute path; AUTO is resolved after the load. */
@@ -559,7 +368,7 @@ logfile_path(struct cfgctx *ctx, yaml_node_t *n, const char *key,
 {
 	const char	*v;
 
-	if ((v = scalar(ctx, n, key)) == NULL)
+	if ((v = cfg_scalar(ctx, n, key)) == NULL)
 		return;
 	free(lc->path);
 	lc->path = NULL;
@@ -587,7 +396,6 @@ static void
 logfile_check(struct cfgctx *ctx, const struct program_config *pc,
     struct logfile_config *lc, const char *key)
 {
-	yaml_node_t	 at;
 	const char	*why;
 	char		*dir, *slash;
 
@@ -598,17 +406,12 @@ logfile_check(struct cfgctx *ctx, const struct program_config *pc,
 	if ((slash = strrchr(dir, '/')) == dir)
 		slash++;
 	*slash = '\0';
-	if ((why = config_logdir_check(dir, lc->user)) != NULL) {
-		memset(&at, 0, sizeof(at));
-		at.start_mark.line = (size_t)(lc->line > 0 ? lc->line :
-		    pc->line) - 1;
-		at.start_mark.column = (size_t)(lc->line > 0 ? lc->col :
-		    pc->col) - 1;
-		ctx->file = pc->file;
-		cfg_error(ctx, &at, "program \"%s\": %s folder %s refused: "
-		    "%s (it must belong to root or the program's user, and "
-		    "nobody else may write it)", pc->name, key, dir, why);
-	}
+	if ((why = config_logdir_check(dir, lc->user)) != NULL)
+		cfg_error_at(ctx, pc->file, lc->line > 0 ? lc->line : pc->line,
+		    lc->line > 0 ? lc->col : pc->col, "program \"%s\": %s "
+		    "folder %s refused: %s (it must belong to root or the "
+		    "program's user, and nobody else may write it)", pc->name,
+		    key, dir, why);
 	free(dir);
 }
 
@@ -630,14 +433,14 @@ static void
 pk_stdout_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
     struct program_config *pc)
 {
-	get_size(ctx, n, "stdout_logfile_maxbytes", &pc->out.maxbytes);
+	cfg_size(ctx, n, "stdout_logfile_maxbytes", &pc->out.maxbytes);
 }
 
 static void
 pk_stderr_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
     struct program_config *pc)
 {
-	get_size(ctx, n, "stderr_logfile_maxbytes", &pc->err.maxbytes);
+	cfg_size(ctx, n, "stderr_logfile_maxbytes", &pc->err.maxbytes);
 }
 
 static void
@@ -646,7 +449,7 @@ pk_stdout_backups(struct cfgctx *ctx, yaml_node_t *n,
 {
 	long	 v;
 
-	if (get_int(ctx, n, "stdout_logfile_backups", 0, 1000, 10, &v) == 0)
+	if (cfg_int(ctx, n, "stdout_logfile_backups", 0, 1000, 10, &v) == 0)
 		pc->out.backups = (int)v;
 }
 
@@ -656,7 +459,7 @@ pk_stderr_backups(struct cfgctx *ctx, yaml_node_t *n,
 {
 	long	 v;
 
-	if (get_int(ctx, n, "stderr_logfile_backups", 0, 1000, 10, &v) == 0)
+	if (cfg_int(ctx, n, "stderr_logfile_backups", 0, 1000, 10, &v) == 0)
 		pc->err.backups = (int)v;
 }
 
@@ -676,18 +479,18 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "backoff key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "backoff key")) == NULL)
 			continue;
 		if (strcmp(ks, "initial") == 0)
-			get_duration(ctx, v, "backoff.initial",
+			cfg_duration(ctx, v, "backoff.initial",
 			    &pc->backoff.initial_ms);
 		else if (strcmp(ks, "max") == 0)
-			get_duration(ctx, v, "backoff.max",
+			cfg_duration(ctx, v, "backoff.max",
 			    &pc->backoff.max_ms);
 		else if (strcmp(ks, "jitter") == 0) {
-			if ((vs = scalar(ctx, v, "backoff.jitter")) == NULL)
+			if ((vs = cfg_scalar(ctx, v, "backoff.jitter")) == NULL)
 				continue;
 			errno = 0;
 			d = strtod(vs, &end);
@@ -743,14 +546,14 @@ depends_item(struct cfgctx *ctx, yaml_node_t *n, char **name, char **probe)
 
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "depends_on key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "depends_on key")) == NULL)
 			continue;
 		if (strcmp(ks, "program") == 0)
-			set_str(name, get_string(ctx, v, "depends_on.program"));
+			set_str(name, cfg_string(ctx, v, "depends_on.program"));
 		else if (strcmp(ks, "healthy") == 0)
-			set_str(probe, get_string(ctx, v,
+			set_str(probe, cfg_string(ctx, v,
 			    "depends_on.healthy"));
 		else
 			cfg_error(ctx, k, "depends_on: unknown key \"%s\" "
@@ -776,7 +579,7 @@ pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	size_t			 i = 0, len;
 
 	if (n->type != YAML_SEQUENCE_NODE) {
-		if ((v = get_list(ctx, n, "depends_on")) == NULL)
+		if ((v = cfg_list(ctx, n, "depends_on")) == NULL)
 			return;
 		len = argv_len(v);
 	} else {
@@ -788,14 +591,14 @@ pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	if (n->type == YAML_SEQUENCE_NODE) {
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++) {
-			e = node_get(ctx, *it);
+			e = cfg_node(ctx, *it);
 			name = probe = NULL;
 			if (e->type == YAML_MAPPING_NODE) {
 				if (depends_item(ctx, e, &name, &probe) == -1) {
 					free(probe);
 					continue;
 				}
-			} else if (scalar(ctx, e, "depends_on") != NULL)
+			} else if (cfg_scalar(ctx, e, "depends_on") != NULL)
 				name = xstrdup((const char *)
 				    e->data.scalar.value);
 			else
@@ -828,9 +631,9 @@ pk_limits(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "limits key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "limits key")) == NULL)
 			continue;
 		for (i = 0; i < LIMIT_MAX; i++)
 			if (strcmp(ks, limit_names[i]) == 0)
@@ -840,7 +643,7 @@ pk_limits(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			    "nofile, nproc, core or memlock)", ks);
 			continue;
 		}
-		if ((vs = scalar(ctx, v, "limits value")) == NULL)
+		if ((vs = cfg_scalar(ctx, v, "limits value")) == NULL)
 			continue;
 		if (strcasecmp(vs, "unlimited") == 0 ||
 		    strcasecmp(vs, "infinity") == 0) {
@@ -899,11 +702,11 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 		ctx->json_depth++;
 		for (p = n->data.mapping.pairs.start;
 		    p < n->data.mapping.pairs.top; p++) {
-			k = node_get(ctx, p->key);
+			k = cfg_node(ctx, p->key);
 			if (k->type != YAML_SCALAR_NODE)
 				continue;
 			json_object_set_new(o, (char *)k->data.scalar.value,
-			    yaml_json(ctx, node_get(ctx, p->value)));
+			    yaml_json(ctx, cfg_node(ctx, p->value)));
 		}
 		ctx->json_depth--;
 		return (o);
@@ -913,7 +716,7 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++)
 			json_array_append_new(o, yaml_json(ctx,
-			    node_get(ctx, *it)));
+			    cfg_node(ctx, *it)));
 		ctx->json_depth--;
 		return (o);
 	default:
@@ -922,7 +725,7 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 	v = (const char *)n->data.scalar.value;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return (json_string(v));
-	if (is_null(n))
+	if (cfg_is_null(n))
 		return (json_null());
 	if (strcmp(v, "true") == 0)
 		return (json_true());
@@ -950,10 +753,10 @@ map_key_node(struct cfgctx *ctx, yaml_node_t *map, const char *key)
 		return (map);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
+		k = cfg_node(ctx, p->key);
 		if (k->type == YAML_SCALAR_NODE &&
 		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return (node_get(ctx, p->value));
+			return (cfg_node(ctx, p->value));
 	}
 	return (map);
 }
@@ -987,15 +790,15 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	params = json_object();
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "probe setting")) == NULL) {
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "probe setting")) == NULL) {
 			ok = 0;
 			continue;
 		}
 		if (strcmp(ks, "kind") == 0) {
 			kind = v;
-			if (scalar(ctx, v, "kind") == NULL)
+			if (cfg_scalar(ctx, v, "kind") == NULL)
 				ok = 0;
 			else if ((pr->kind = kinds->probe_kind_find(
 			    (char *)v->data.scalar.value)) == NULL) {
@@ -1006,14 +809,14 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			}
 		} else if (strcmp(ks, "name") == 0) {
 			free(pr->name);
-			if ((pr->name = get_string(ctx, v, "name")) == NULL ||
+			if ((pr->name = cfg_string(ctx, v, "name")) == NULL ||
 			    !valid_name(pr->name)) {
 				if (pr->name != NULL)
 					cfg_error(ctx, v, "invalid probe name");
 				ok = 0;
 			}
 		} else if (strcmp(ks, "interval") == 0) {
-			if (get_duration(ctx, v, "interval",
+			if (cfg_duration(ctx, v, "interval",
 			    &pr->interval_ms) == -1)
 				ok = 0;
 			else if (pr->interval_ms < 100) {
@@ -1022,12 +825,12 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 				ok = 0;
 			}
 		} else if (strcmp(ks, "timeout") == 0) {
-			if (get_duration(ctx, v, "timeout",
+			if (cfg_duration(ctx, v, "timeout",
 			    &pr->timeout_ms) == -1)
 				ok = 0;
 		} else if (strcmp(ks, "fall") == 0 || strcmp(ks, "rise") == 0 ||
 		    strcmp(ks, "hung_after") == 0) {
-			if (get_int(ctx, v, ks, strcmp(ks, "hung_after") == 0 ?
+			if (cfg_int(ctx, v, ks, strcmp(ks, "hung_after") == 0 ?
 			    0 : 1, 1000, 10, &l) == -1)
 				ok = 0;
 			else if (*ks == 'f')
@@ -1091,7 +894,7 @@ pk_probes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
-		if ((pr = parse_probe(ctx, node_get(ctx, *it), pc)) == NULL)
+		if ((pr = parse_probe(ctx, cfg_node(ctx, *it), pc)) == NULL)
 			continue;
 		pc->probes = xreallocarray(pc->probes, pc->nprobes + 1,
 		    sizeof(*pc->probes));
@@ -1112,9 +915,9 @@ parse_action(struct cfgctx *ctx, yaml_node_t *n)
 		name = (const char *)n->data.scalar.value;
 	else if (n->type == YAML_MAPPING_NODE &&
 	    n->data.mapping.pairs.top - n->data.mapping.pairs.start == 1) {
-		k = node_get(ctx, n->data.mapping.pairs.start->key);
-		v = node_get(ctx, n->data.mapping.pairs.start->value);
-		if ((name = scalar(ctx, k, "action")) == NULL)
+		k = cfg_node(ctx, n->data.mapping.pairs.start->key);
+		v = cfg_node(ctx, n->data.mapping.pairs.start->value);
+		if ((name = cfg_scalar(ctx, k, "action")) == NULL)
 			return (NULL);
 	} else {
 		cfg_error(ctx, n, "an action is a name (restart) or a map with "
@@ -1156,7 +959,7 @@ parse_do(struct cfgctx *ctx, yaml_node_t *n, struct rule_step *st)
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
-		if ((ac = parse_action(ctx, node_get(ctx, *it))) == NULL) {
+		if ((ac = parse_action(ctx, cfg_node(ctx, *it))) == NULL) {
 			ok = 0;
 			continue;
 		}
@@ -1187,19 +990,19 @@ parse_step(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "step setting")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "step setting")) == NULL)
 			*ok = 0;
 		else if (strcmp(ks, "do") == 0)
 			d = v;
 		else if (strcmp(ks, "max") == 0) {
-			if (get_int(ctx, v, "max", 1, 100000, 10, &l) == -1)
+			if (cfg_int(ctx, v, "max", 1, 100000, 10, &l) == -1)
 				*ok = 0;
 			else
 				st.max = (int)l;
 		} else if (strcmp(ks, "within") == 0) {
-			if (get_duration(ctx, v, "within", &st.within_ms) == -1)
+			if (cfg_duration(ctx, v, "within", &st.within_ms) == -1)
 				*ok = 0;
 		} else {
 			cfg_error(ctx, k, "step: unknown setting \"%s\"", ks);
@@ -1244,19 +1047,19 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	rc->on = -1;
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "condition")) == NULL) {
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "condition")) == NULL) {
 			*ok = 0;
 			continue;
 		}
 		if (strcmp(ks, "probe") == 0) {
 			free(rc->probe);
-			if ((rc->probe = get_string(ctx, v, "probe")) == NULL)
+			if ((rc->probe = cfg_string(ctx, v, "probe")) == NULL)
 				*ok = 0;
 			rc->on = RULE_ON_PROBE;
 		} else if (strcmp(ks, "event") == 0) {
-			if ((vs = scalar(ctx, v, "event")) == NULL) {
+			if ((vs = cfg_scalar(ctx, v, "event")) == NULL) {
 				*ok = 0;
 				continue;
 			}
@@ -1272,17 +1075,17 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 		} else if (strcmp(ks, "failures") == 0) {
 			conds++;
 			rc->cond = COND_FAILURES;
-			if (get_int(ctx, v, "failures", 1, 10000, 10, &l) == -1)
+			if (cfg_int(ctx, v, "failures", 1, 10000, 10, &l) == -1)
 				*ok = 0;
 			else
 				rc->count = (int)l;
 		} else if (strcmp(ks, "within") == 0) {
-			if (get_duration(ctx, v, "within", &rc->window_ms) == -1)
+			if (cfg_duration(ctx, v, "within", &rc->window_ms) == -1)
 				*ok = 0;
 		} else if (strcmp(ks, "health") == 0) {
 			conds++;
 			rc->cond = COND_HEALTH;
-			vs = scalar(ctx, v, "health");
+			vs = cfg_scalar(ctx, v, "health");
 			if (vs != NULL && strcmp(vs, "failing") == 0)
 				rc->health = PROBE_FAILING;
 			else if (vs != NULL && strcmp(vs, "hung") == 0)
@@ -1297,7 +1100,7 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 		} else if (strcmp(ks, "value") == 0) {
 			conds++;
 			rc->cond = COND_VALUE;
-			if ((vs = scalar(ctx, v, "value")) == NULL) {
+			if ((vs = cfg_scalar(ctx, v, "value")) == NULL) {
 				*ok = 0;
 				continue;
 			}
@@ -1321,7 +1124,7 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 		} else if (strcmp(ks, "grew") == 0) {
 			conds++;
 			rc->cond = COND_GREW;
-			if ((vs = scalar(ctx, v, "grew")) == NULL)
+			if ((vs = cfg_scalar(ctx, v, "grew")) == NULL)
 				*ok = 0;
 			else if ((rc->value = strtod(vs, &end)) <= 0 ||
 			    *end != '\0') {
@@ -1377,13 +1180,13 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	rc->hold_down_ms = 60000;
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "rule setting")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "rule setting")) == NULL)
 			ok = 0;
 		else if (strcmp(ks, "name") == 0) {
 			free(rc->name);
-			if ((rc->name = get_string(ctx, v, "name")) == NULL ||
+			if ((rc->name = cfg_string(ctx, v, "name")) == NULL ||
 			    !valid_name(rc->name)) {
 				if (rc->name != NULL)
 					cfg_error(ctx, v, "invalid rule name");
@@ -1396,7 +1199,7 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 		else if (strcmp(ks, "steps") == 0)
 			steps = v;
 		else if (strcmp(ks, "hold_down") == 0) {
-			if (get_duration(ctx, v, "hold_down",
+			if (cfg_duration(ctx, v, "hold_down",
 			    &rc->hold_down_ms) == -1)
 				ok = 0;
 		} else {
@@ -1426,7 +1229,7 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	} else
 		for (it = steps->data.sequence.items.start;
 		    it < steps->data.sequence.items.top; it++)
-			parse_step(ctx, node_get(ctx, *it), rc, &ok);
+			parse_step(ctx, cfg_node(ctx, *it), rc, &ok);
 	for (i = 0; ok && i < pc->nrules; i++)
 		if (strcmp(pc->rules[i]->name, rc->name) == 0) {
 			cfg_error(ctx, n, "two rules named \"%s\"", rc->name);
@@ -1454,7 +1257,7 @@ pk_rules(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++)
-		parse_rule(ctx, node_get(ctx, *it), pc);
+		parse_rule(ctx, cfg_node(ctx, *it), pc);
 }
 
 static void
@@ -1616,7 +1419,7 @@ parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
 	const char		*name, *ks;
 	size_t			 i;
 
-	if ((name = scalar(ctx, kn, "program name")) == NULL)
+	if ((name = cfg_scalar(ctx, kn, "program name")) == NULL)
 		return;
 	if (!valid_name(name)) {
 		cfg_error(ctx, kn, "invalid program name \"%s\" (use letters, "
@@ -1636,9 +1439,9 @@ parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
 	    (int)kn->start_mark.column + 1);
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "setting name")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "setting name")) == NULL)
 			continue;
 		for (i = 0; i < sizeof(program_keys) /
 		    sizeof(program_keys[0]); i++)
@@ -1666,7 +1469,7 @@ parse_programs(struct cfgctx *ctx, yaml_node_t *n)
 {
 	yaml_node_pair_t	*p;
 
-	if (is_null(n))
+	if (cfg_is_null(n))
 		return;
 	if (n->type != YAML_MAPPING_NODE) {
 		cfg_error(ctx, n, "programs must be a map of name: settings");
@@ -1674,8 +1477,8 @@ parse_programs(struct cfgctx *ctx, yaml_node_t *n)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++)
-		parse_program(ctx, node_get(ctx, p->key),
-		    node_get(ctx, p->value));
+		parse_program(ctx, cfg_node(ctx, p->key),
+		    cfg_node(ctx, p->value));
 }
 
 static void
@@ -1696,12 +1499,12 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "control key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "control key")) == NULL)
 			continue;
 		if (strcmp(ks, "socket") == 0) {
-			if ((s = get_string(ctx, v, "control.socket")) == NULL)
+			if ((s = cfg_string(ctx, v, "control.socket")) == NULL)
 				continue;
 			if (strlen(s) >= 100) {
 				cfg_error(ctx, v, "control.socket: path "
@@ -1711,11 +1514,11 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 			}
 			set_str(&cfg->control_socket, s);
 		} else if (strcmp(ks, "mode") == 0) {
-			if (get_int(ctx, v, "control.mode", 0, 0777, 8,
+			if (cfg_int(ctx, v, "control.mode", 0, 0777, 8,
 			    &l) == 0)
 				cfg->control_mode = (int)l;
 		} else if (strcmp(ks, "group") == 0) {
-			if ((s = get_string(ctx, v, "control.group")) == NULL)
+			if ((s = cfg_string(ctx, v, "control.group")) == NULL)
 				continue;
 			if ((gr = getgrnam(s)) == NULL) {
 				cfg_error(ctx, v, "control.group: no such "
@@ -1726,7 +1529,7 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 			cfg->control_gid = gr->gr_gid;
 			set_str(&cfg->control_group, s);
 		} else if (strcmp(ks, "idle_timeout") == 0)
-			get_duration(ctx, v, "control.idle_timeout",
+			cfg_duration(ctx, v, "control.idle_timeout",
 			    &cfg->control_idle_ms);
 		else
 			cfg_error(ctx, k, "control: unknown key \"%s\"", ks);
@@ -1748,15 +1551,15 @@ parse_log(struct cfgctx *ctx, yaml_node_t *n)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "log key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "log key")) == NULL)
 			continue;
 		if (strcmp(ks, "file") != 0 && strcmp(ks, "dir") != 0) {
 			cfg_error(ctx, k, "log: unknown key \"%s\"", ks);
 			continue;
 		}
-		if ((s = get_string(ctx, v, ks)) == NULL)
+		if ((s = cfg_string(ctx, v, ks)) == NULL)
 			continue;
 		if (*s != '/') {
 			cfg_error(ctx, v, "log.%s must be an absolute path",
@@ -1820,7 +1623,7 @@ node_at_path(struct cfgctx *ctx, yaml_node_t *n, const char *path)
 			it = n->data.sequence.items.start + i;
 			if (*end != '\0' || it >= n->data.sequence.items.top)
 				break;
-			n = node_get(ctx, *it);
+			n = cfg_node(ctx, *it);
 		} else if (n->type == YAML_MAPPING_NODE &&
 		    map_key_node(ctx, n, s) != n)
 			n = map_key_node(ctx, n, s);
@@ -1933,7 +1736,7 @@ parse_include(struct cfgctx *ctx, yaml_node_t *n)
 	size_t		 i, j;
 	int		 r;
 
-	if ((pats = get_list(ctx, n, "include")) == NULL)
+	if ((pats = cfg_list(ctx, n, "include")) == NULL)
 		return;
 	copy = xstrdup(ctx->file);
 	dir = dirname(copy);
@@ -1996,9 +1799,9 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 	}
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "key")) == NULL)
 			continue;
 		if (strcmp(ks, "programs") == 0)
 			parse_programs(ctx, v);
@@ -2020,7 +1823,7 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 		else if (strcmp(ks, "include") == 0)
 			inc = v;
 		else if (strcmp(ks, "state_dir") == 0) {
-			if ((s = get_string(ctx, v, "state_dir")) == NULL)
+			if ((s = cfg_string(ctx, v, "state_dir")) == NULL)
 				continue;
 			if (*s != '/') {
 				cfg_error(ctx, v, "state_dir must be an "
@@ -2083,7 +1886,7 @@ check_duplicates(struct cfgctx *ctx)
 		nkeys = 0;
 		for (i = 0; i < npairs; i++) {
 			p = n->data.mapping.pairs.start + i;
-			a = node_get(ctx, p->key);
+			a = cfg_node(ctx, p->key);
 			if (a->type != YAML_SCALAR_NODE)
 				continue;
 			keys[nkeys].node = a;
@@ -2099,7 +1902,7 @@ check_duplicates(struct cfgctx *ctx)
 		for (i = 0; i < npairs; i++) {
 			if (!dup[i])
 				continue;
-			a = node_get(ctx, n->data.mapping.pairs.start[i].key);
+			a = cfg_node(ctx, n->data.mapping.pairs.start[i].key);
 			cfg_error(ctx, a, "duplicate key \"%s\"",
 			    a->data.scalar.value);
 		}
@@ -2254,8 +2057,6 @@ load_file(struct cfgctx *ctx, const char *path, int included)
 	yaml_document_t	*saved_doc = ctx->doc;
 	unsigned char	*buf;
 	size_t		 len;
-	char		*line;
-	int		 n;
 
 	if ((buf = config_read(ctx, path, included, &len)) == NULL)
 		return (-1);
@@ -2268,18 +2069,11 @@ load_file(struct cfgctx *ctx, const char *path, int included)
 		fatalx("yaml_parser_initialize");
 	yaml_parser_set_input_string(&parser, buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		n = xasprintf(&line, "%s:%zu:%zu: %s%s%s\n", path,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1,
+		cfg_error_at(ctx, path, (int)parser.problem_mark.line + 1,
+		    (int)parser.problem_mark.column + 1, "%s%s%s",
 		    parser.problem != NULL ? parser.problem : "YAML error",
 		    parser.context != NULL ? " " : "",
 		    parser.context != NULL ? parser.context : "");
-		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + n + 1,
-		    1);
-		memcpy(ctx->errors + ctx->errlen, line, n + 1);
-		ctx->errlen += n;
-		ctx->nerrors++;
-		free(line);
 		yaml_parser_delete(&parser);
 		free(buf);
 		ctx->file = saved_file;
@@ -2348,13 +2142,7 @@ static void
 cfg_error_program(struct cfgctx *ctx, const struct program_config *pc,
     const char *msg)
 {
-	yaml_node_t	 at;
-
-	memset(&at, 0, sizeof(at));
-	at.start_mark.line = (size_t)pc->line - 1;
-	at.start_mark.column = (size_t)pc->col - 1;
-	ctx->file = pc->file;
-	cfg_error(ctx, &at, "%s", msg);
+	cfg_error_at(ctx, pc->file, pc->line, pc->col, "%s", msg);
 }
 
 /* Checks across programs, and defaults that depend on other settings. */
@@ -2452,15 +2240,10 @@ validate(struct cfgctx *ctx)
 	free(mark);
 	if (cfg->metrics != NULL &&
 	    (msg = kinds->metrics_config_check(cfg->metrics, cfg)) != NULL) {
-		yaml_node_t	 at;
-
-		memset(&at, 0, sizeof(at));
-		at.start_mark.line = (size_t)cfg->metrics->line - 1;
-		at.start_mark.column = (size_t)cfg->metrics->col - 1;
-		ctx->file = cfg->path;
 		for (j = 0; msg[j] != '\0'; j += i + (msg[j + i] != '\0')) {
 			i = strcspn(msg + j, "\n");
-			cfg_error(ctx, &at, "%.*s", (int)i, msg + j);
+			cfg_error_at(ctx, cfg->path, cfg->metrics->line,
+			    cfg->metrics->col, "%.*s", (int)i, msg + j);
 		}
 		free(msg);
 	}
