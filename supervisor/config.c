@@ -59,11 +59,45 @@ config_use_kinds(const struct config_kinds *k)
 #define CONFIG_MAX_DEPTH	64
 #define CONFIG_MAX_NODES	100000
 
+/*
+ * The kinds of program keys.  A scalar key is read, defaulted and printed
+ * by its type alone; a key with structure has its own parse() and
+ * print().
+ */
+enum pk_type {
+	PK_CUSTOM,		/* parse() and print() */
+	PK_BOOL,		/* int: 0 or 1 */
+	PK_INT,			/* int in min..max */
+	PK_OCTAL,		/* int in min..max, written in octal; -1:
+				   not set */
+	PK_DURATION,		/* int64_t milliseconds */
+	PK_SIZE,		/* int64_t bytes */
+	PK_SIGNAL,		/* int */
+	PK_AUTORESTART,		/* int: true, false or unexpected */
+	PK_STRING,		/* char *; NULL: not set */
+	PK_PATH,		/* char *, an absolute path; NULL: not set */
+};
+
+/*
+ * One program key, as redis's static_configs[] has them: its type, where
+ * it goes in struct program_config, its default and bounds, and where
+ * -nv prints it (json under in; NULL: its own name at the top).  The
+ * table's order is -nv's.
+ */
 struct program_key {
 	const char	*name;
+	enum pk_type	 type;
+	size_t		 off;
+	int64_t		 def;
+	long		 min, max;
+	const char	*json;
+	const char	*in;
 	void		(*parse)(struct cfgctx *, yaml_node_t *,
 			    struct program_config *);
+	json_t		*(*print)(const struct program_config *, int);
 };
+
+#define PC(field)	offsetof(struct program_config, field)
 
 static const char *limit_names[LIMIT_MAX] = {
 	"nofile", "nproc", "core", "memlock"
@@ -115,21 +149,6 @@ pk_command(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 }
 
 static void
-pk_directory(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	char	*v;
-
-	if ((v = cfg_string(ctx, n, "directory")) == NULL)
-		return;
-	if (*v != '/') {
-		cfg_error(ctx, n, "directory must be an absolute path");
-		free(v);
-		return;
-	}
-	set_str(&pc->directory, v);
-}
-
-static void
 pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	struct passwd	*pw;
@@ -171,15 +190,6 @@ pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	pc->groups = xcalloc(ng, sizeof(gid_t));
 	memcpy(pc->groups, groups, ng * sizeof(gid_t));
 	pc->ngroups = ng;
-}
-
-static void
-pk_umask(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	long	 v;
-
-	if (cfg_int(ctx, n, "umask", 0, 0777, 8, &v) == 0)
-		pc->umask = (int)v;
 }
 
 static int
@@ -228,26 +238,6 @@ pk_environment(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 }
 
 static void
-pk_autostart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	cfg_bool(ctx, n, "autostart", &pc->autostart);
-}
-
-static void
-pk_autorestart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	const char	*v;
-	int		 b;
-
-	if ((v = cfg_scalar(ctx, n, "autorestart")) == NULL)
-		return;
-	if (strcasecmp(v, "unexpected") == 0)
-		pc->autorestart = AUTORESTART_UNEXPECTED;
-	else if (cfg_bool(ctx, n, "autorestart", &b) == 0)
-		pc->autorestart = b ? AUTORESTART_TRUE : AUTORESTART_FALSE;
-}
-
-static void
 pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	yaml_node_item_t	*it;
@@ -288,77 +278,6 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 		pc->exitcodes[pc->nexitcodes++] = (int)v;
 	}
 	free(copy);
-}
-
-static void
-pk_startsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	cfg_duration(ctx, n, "startsecs", &pc->startsecs_ms);
-}
-
-static void
-pk_startretries(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	long	 v;
-
-	if (cfg_int(ctx, n, "startretries", 0, 1000000, 10, &v) == 0)
-		pc->startretries = (int)v;
-}
-
-static void
-pk_stopsignal(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	const char	*v;
-	int		 sig;
-
-	if ((v = cfg_scalar(ctx, n, "stopsignal")) == NULL)
-		return;
-	if ((sig = parse_signal(v)) == -1) {
-		cfg_error(ctx, n, "stopsignal: unknown signal \"%s\"", v);
-		return;
-	}
-	pc->stopsignal = sig;
-}
-
-static void
-pk_stopwaitsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	cfg_duration(ctx, n, "stopwaitsecs", &pc->stopwait_ms);
-}
-
-static void
-pk_stopasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	cfg_bool(ctx, n, "stopasgroup", &pc->stopasgroup);
-}
-
-static void
-pk_killasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	cfg_bool(ctx, n, "killasgroup", &pc->killasgroup);
-}
-
-static void
-pk_priority(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	long	 v;
-
-	if (cfg_int(ctx, n, "priority", -100000, 100000, 10, &v) == 0)
-		pc->priority = (int)v;
-}
-
-static void
-pk_inherit_environment(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	cfg_bool(ctx, n, "inherit_environment", &pc->inherit_env);
-}
-
-static void
-pk_redirect_stderr(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	cfg_bool(ctx, n, "redirect_stderr", &pc->redirect_stderr);
 }
 
 /* AUTO, NONE or an absolute path; AUTO is resolved after the load. */
@@ -427,40 +346,6 @@ pk_stderr_logfile(struct cfgctx *ctx, yaml_node_t *n,
     struct program_config *pc)
 {
 	logfile_path(ctx, n, "stderr_logfile", &pc->err);
-}
-
-static void
-pk_stdout_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	cfg_size(ctx, n, "stdout_logfile_maxbytes", &pc->out.maxbytes);
-}
-
-static void
-pk_stderr_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	cfg_size(ctx, n, "stderr_logfile_maxbytes", &pc->err.maxbytes);
-}
-
-static void
-pk_stdout_backups(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	long	 v;
-
-	if (cfg_int(ctx, n, "stdout_logfile_backups", 0, 1000, 10, &v) == 0)
-		pc->out.backups = (int)v;
-}
-
-static void
-pk_stderr_backups(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	long	 v;
-
-	if (cfg_int(ctx, n, "stderr_logfile_backups", 0, 1000, 10, &v) == 0)
-		pc->err.backups = (int)v;
 }
 
 static void
@@ -1285,65 +1170,165 @@ pk_eos_failover(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	pc->eos_failover_params = params;
 }
 
+static json_t	*pj_command(const struct program_config *, int);
+static json_t	*pj_environment(const struct program_config *, int);
+static json_t	*pj_exitcodes(const struct program_config *, int);
+static json_t	*pj_stdout_logfile(const struct program_config *, int);
+static json_t	*pj_stderr_logfile(const struct program_config *, int);
+static json_t	*pj_backoff(const struct program_config *, int);
+static json_t	*pj_depends_on(const struct program_config *, int);
+static json_t	*pj_limits(const struct program_config *, int);
+static json_t	*pj_probes(const struct program_config *, int);
+static json_t	*pj_rules(const struct program_config *, int);
+static json_t	*pj_eos_failover(const struct program_config *, int);
+
+#define PK_SCALAR(n, t, f, d, lo, hi, j, i) \
+	{ (n), (t), PC(f), (d), (lo), (hi), (j), (i), NULL, NULL }
+#define PK_OWN(n, p, j) \
+	{ (n), PK_CUSTOM, 0, 0, 0, 0, NULL, NULL, (p), (j) }
+
 static const struct program_key program_keys[] = {
-	{ "command", pk_command },
-	{ "directory", pk_directory },
-	{ "user", pk_user },
-	{ "umask", pk_umask },
-	{ "environment", pk_environment },
-	{ "inherit_environment", pk_inherit_environment },
-	{ "autostart", pk_autostart },
-	{ "autorestart", pk_autorestart },
-	{ "exitcodes", pk_exitcodes },
-	{ "startsecs", pk_startsecs },
-	{ "startretries", pk_startretries },
-	{ "stopsignal", pk_stopsignal },
-	{ "stopwaitsecs", pk_stopwaitsecs },
-	{ "stopasgroup", pk_stopasgroup },
-	{ "killasgroup", pk_killasgroup },
-	{ "priority", pk_priority },
-	{ "redirect_stderr", pk_redirect_stderr },
-	{ "stdout_logfile", pk_stdout_logfile },
-	{ "stdout_logfile_maxbytes", pk_stdout_maxbytes },
-	{ "stdout_logfile_backups", pk_stdout_backups },
-	{ "stderr_logfile", pk_stderr_logfile },
-	{ "stderr_logfile_maxbytes", pk_stderr_maxbytes },
-	{ "stderr_logfile_backups", pk_stderr_backups },
-	{ "backoff", pk_backoff },
-	{ "depends_on", pk_depends_on },
-	{ "limits", pk_limits },
-	{ "probes", pk_probes },
-	{ "rules", pk_rules },
-	{ "eos_failover", pk_eos_failover },
+	PK_OWN("command", pk_command, pj_command),
+	PK_SCALAR("directory", PK_PATH, directory, 0, 0, 0, NULL, NULL),
+	{ "user", PK_STRING, PC(user), 0, 0, 0, NULL, NULL, pk_user, NULL },
+	PK_SCALAR("umask", PK_OCTAL, umask, -1, 0, 0777, NULL, NULL),
+	PK_OWN("environment", pk_environment, pj_environment),
+	PK_SCALAR("inherit_environment", PK_BOOL, inherit_env, 0, 0, 0, NULL,
+	    NULL),
+	PK_SCALAR("autostart", PK_BOOL, autostart, 1, 0, 0, NULL, NULL),
+	PK_SCALAR("autorestart", PK_AUTORESTART, autorestart,
+	    AUTORESTART_UNEXPECTED, 0, 0, NULL, NULL),
+	PK_OWN("exitcodes", pk_exitcodes, pj_exitcodes),
+	PK_SCALAR("startsecs", PK_DURATION, startsecs_ms, 1000, 0, 0,
+	    "startsecs_ms", NULL),
+	PK_SCALAR("startretries", PK_INT, startretries, 3, 0, 1000000, NULL,
+	    NULL),
+	PK_SCALAR("stopsignal", PK_SIGNAL, stopsignal, SIGTERM, 0, 0, NULL,
+	    NULL),
+	PK_SCALAR("stopwaitsecs", PK_DURATION, stopwait_ms, 10000, 0, 0,
+	    "stopwaitsecs_ms", NULL),
+	PK_SCALAR("stopasgroup", PK_BOOL, stopasgroup, 0, 0, 0, NULL, NULL),
+	PK_SCALAR("killasgroup", PK_BOOL, killasgroup, 0, 0, 0, NULL, NULL),
+	PK_SCALAR("priority", PK_INT, priority, 999, -100000, 100000, NULL,
+	    NULL),
+	PK_SCALAR("redirect_stderr", PK_BOOL, redirect_stderr, 0, 0, 0, NULL,
+	    NULL),
+	PK_OWN("stdout_logfile", pk_stdout_logfile, pj_stdout_logfile),
+	PK_SCALAR("stdout_logfile_maxbytes", PK_SIZE, out.maxbytes,
+	    50 * 1024 * 1024, 0, 0, "maxbytes", "stdout_logfile"),
+	PK_SCALAR("stdout_logfile_backups", PK_INT, out.backups, 10, 0, 1000,
+	    "backups", "stdout_logfile"),
+	PK_OWN("stderr_logfile", pk_stderr_logfile, pj_stderr_logfile),
+	PK_SCALAR("stderr_logfile_maxbytes", PK_SIZE, err.maxbytes,
+	    50 * 1024 * 1024, 0, 0, "maxbytes", "stderr_logfile"),
+	PK_SCALAR("stderr_logfile_backups", PK_INT, err.backups, 10, 0, 1000,
+	    "backups", "stderr_logfile"),
+	PK_OWN("backoff", pk_backoff, pj_backoff),
+	PK_OWN("depends_on", pk_depends_on, pj_depends_on),
+	PK_OWN("limits", pk_limits, pj_limits),
+	PK_OWN("probes", pk_probes, pj_probes),
+	PK_OWN("rules", pk_rules, pj_rules),
+	PK_OWN("eos_failover", pk_eos_failover, pj_eos_failover),
 };
+
+#define NPROGRAM_KEYS	(sizeof(program_keys) / sizeof(program_keys[0]))
+
+/* Where a key's value is in a program. */
+static void *
+pk_at(const struct program_key *k, const struct program_config *pc)
+{
+	return ((char *)pc + k->off);
+}
+
+/* Set a scalar key to its default. */
+static void
+pk_default(const struct program_key *k, struct program_config *pc)
+{
+	switch (k->type) {
+	case PK_BOOL:
+	case PK_INT:
+	case PK_OCTAL:
+	case PK_SIGNAL:
+	case PK_AUTORESTART:
+		*(int *)pk_at(k, pc) = (int)k->def;
+		break;
+	case PK_DURATION:
+	case PK_SIZE:
+		*(int64_t *)pk_at(k, pc) = k->def;
+		break;
+	case PK_CUSTOM:
+	case PK_STRING:
+	case PK_PATH:
+		break;		/* NULL, or the custom key's own */
+	}
+}
+
+/* Read a scalar key into a program with the typed reader. */
+static void
+pk_scalar(struct cfgctx *ctx, yaml_node_t *n, const struct program_key *k,
+    struct program_config *pc)
+{
+	const char	*v;
+	long		 l;
+	int		 b;
+
+	switch (k->type) {
+	case PK_BOOL:
+		cfg_bool(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_INT:
+	case PK_OCTAL:
+		if (cfg_int(ctx, n, k->name, k->min, k->max,
+		    k->type == PK_OCTAL ? 8 : 10, &l) == 0)
+			*(int *)pk_at(k, pc) = (int)l;
+		break;
+	case PK_DURATION:
+		cfg_duration(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_SIZE:
+		cfg_size(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_SIGNAL:
+		cfg_signal(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_AUTORESTART:
+		if ((v = cfg_scalar(ctx, n, k->name)) == NULL)
+			break;
+		if (strcasecmp(v, "unexpected") == 0)
+			*(int *)pk_at(k, pc) = AUTORESTART_UNEXPECTED;
+		else if (cfg_bool(ctx, n, k->name, &b) == 0)
+			*(int *)pk_at(k, pc) = b ? AUTORESTART_TRUE :
+			    AUTORESTART_FALSE;
+		break;
+	case PK_STRING:
+		set_str(pk_at(k, pc), cfg_string(ctx, n, k->name));
+		break;
+	case PK_PATH:
+		set_str(pk_at(k, pc), cfg_path(ctx, n, k->name));
+		break;
+	case PK_CUSTOM:
+		break;
+	}
+}
 
 /* A program with supervisord's defaults. */
 static struct program_config *
 program_new(const char *name, const char *file, int line, int col)
 {
 	struct program_config	*pc;
+	size_t			 i;
 
 	pc = xcalloc(1, sizeof(*pc));
 	pc->name = xstrdup(name);
 	pc->file = xstrdup(file);
 	pc->line = line;
 	pc->col = col;
-	pc->umask = -1;
-	pc->autostart = 1;
-	pc->autorestart = AUTORESTART_UNEXPECTED;
+	for (i = 0; i < NPROGRAM_KEYS; i++)
+		pk_default(&program_keys[i], pc);
 	pc->exitcodes = xcalloc(1, sizeof(int));
 	pc->nexitcodes = 1;
-	pc->startsecs_ms = 1000;
-	pc->startretries = 3;
-	pc->stopsignal = SIGTERM;
-	pc->stopwait_ms = 10000;
-	pc->priority = 999;
 	pc->out.path = xstrdup("AUTO");
-	pc->out.maxbytes = 50 * 1024 * 1024;
-	pc->out.backups = 10;
 	pc->err.path = xstrdup("AUTO");
-	pc->err.maxbytes = 50 * 1024 * 1024;
-	pc->err.backups = 10;
 	pc->backoff.initial_ms = 1000;
 	pc->backoff.max_ms = 60000;
 	pc->backoff.jitter_pct = 10;
@@ -1443,16 +1428,18 @@ parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
 		v = cfg_node(ctx, p->value);
 		if ((ks = cfg_scalar(ctx, k, "setting name")) == NULL)
 			continue;
-		for (i = 0; i < sizeof(program_keys) /
-		    sizeof(program_keys[0]); i++)
+		for (i = 0; i < NPROGRAM_KEYS; i++)
 			if (strcmp(ks, program_keys[i].name) == 0)
 				break;
-		if (i == sizeof(program_keys) / sizeof(program_keys[0])) {
+		if (i == NPROGRAM_KEYS) {
 			cfg_error(ctx, k, "program \"%s\": unknown setting "
 			    "\"%s\"", name, ks);
 			continue;
 		}
-		program_keys[i].parse(ctx, v, pc);
+		if (program_keys[i].parse != NULL)
+			program_keys[i].parse(ctx, v, pc);
+		else
+			pk_scalar(ctx, v, &program_keys[i], pc);
 	}
 	if (pc->argv == NULL)
 		cfg_error(ctx, kn, "program \"%s\": command is required",
@@ -2399,13 +2386,6 @@ limit_json(rlim_t v)
 	return (json_integer((json_int_t)v));
 }
 
-static json_t *
-logfile_json(const struct logfile_config *lc)
-{
-	return (json_pack("{s:s?,s:I,s:i}", "path", lc->path, "maxbytes",
-	    (json_int_t)lc->maxbytes, "backups", lc->backups));
-}
-
 static const char *
 rule_on_name(const struct rule_config *rc)
 {
@@ -2471,19 +2451,20 @@ redact_userinfo(const char *v)
 	return (out);
 }
 
-/*
- * A program's normalized settings as JSON (new reference).  With redact,
- * values of secret-looking environment variables are replaced, and so are
- * passwords in URLs.
- */
-json_t *
-config_program_json(const struct program_config *pc, int redact)
+static json_t *
+pj_command(const struct program_config *pc, int redact)
 {
-	json_t			*o, *env, *codes, *limits, *probes;
-	struct probe_config	*pr;
-	size_t			 i;
-	char			*k, *eq, *u;
-	int			 j;
+	(void)redact;
+	return (strv_json(pc->argv));
+}
+
+/* With redact, secret-looking values and passwords in URLs are hidden. */
+static json_t *
+pj_environment(const struct program_config *pc, int redact)
+{
+	json_t	*env;
+	size_t	 i;
+	char	*k, *eq, *u;
 
 	env = json_object();
 	for (i = 0; pc->env[i] != NULL; i++) {
@@ -2500,54 +2481,77 @@ config_program_json(const struct program_config *pc, int redact)
 		free(u);
 		free(k);
 	}
+	return (env);
+}
+
+static json_t *
+pj_exitcodes(const struct program_config *pc, int redact)
+{
+	json_t	*codes;
+	size_t	 i;
+
+	(void)redact;
 	codes = json_array();
 	for (i = 0; i < pc->nexitcodes; i++)
 		json_array_append_new(codes, json_integer(pc->exitcodes[i]));
+	return (codes);
+}
+
+/* The path only: maxbytes and backups are added by their table rows. */
+static json_t *
+pj_stdout_logfile(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_pack("{s:s?}", "path", pc->out.path));
+}
+
+static json_t *
+pj_stderr_logfile(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_pack("{s:s?}", "path", pc->err.path));
+}
+
+static json_t *
+pj_backoff(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_pack("{s:I,s:I,s:i}", "initial_ms",
+	    (json_int_t)pc->backoff.initial_ms, "max_ms",
+	    (json_int_t)pc->backoff.max_ms, "jitter_pct",
+	    pc->backoff.jitter_pct));
+}
+
+static json_t *
+pj_depends_on(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (depends_json(pc));
+}
+
+static json_t *
+pj_limits(const struct program_config *pc, int redact)
+{
+	json_t	*limits;
+	int	 j;
+
+	(void)redact;
 	limits = json_object();
 	for (j = 0; j < LIMIT_MAX; j++)
 		if (pc->limit_set[j])
 			json_object_set_new(limits, limit_names[j],
 			    limit_json(pc->limit[j]));
-	o = json_object();
-	json_object_set_new(o, "command", strv_json(pc->argv));
-	json_object_set_new(o, "directory", pc->directory != NULL ?
-	    json_string(pc->directory) : json_null());
-	json_object_set_new(o, "user", pc->user != NULL ?
-	    json_string(pc->user) : json_null());
-	if (pc->umask == -1)
-		json_object_set_new(o, "umask", json_null());
-	else {
-		char	 buf[8];
+	return (limits);
+}
 
-		snprintf(buf, sizeof(buf), "%03o", pc->umask);
-		json_object_set_new(o, "umask", json_string(buf));
-	}
-	json_object_set_new(o, "environment", env);
-	json_object_set_new(o, "inherit_environment",
-	    json_boolean(pc->inherit_env));
-	json_object_set_new(o, "autostart", json_boolean(pc->autostart));
-	json_object_set_new(o, "autorestart",
-	    json_string(config_autorestart_name(pc->autorestart)));
-	json_object_set_new(o, "exitcodes", codes);
-	json_object_set_new(o, "startsecs_ms", json_integer(pc->startsecs_ms));
-	json_object_set_new(o, "startretries", json_integer(pc->startretries));
-	json_object_set_new(o, "stopsignal",
-	    json_string(signal_name(pc->stopsignal)));
-	json_object_set_new(o, "stopwaitsecs_ms",
-	    json_integer(pc->stopwait_ms));
-	json_object_set_new(o, "stopasgroup", json_boolean(pc->stopasgroup));
-	json_object_set_new(o, "killasgroup", json_boolean(pc->killasgroup));
-	json_object_set_new(o, "priority", json_integer(pc->priority));
-	json_object_set_new(o, "redirect_stderr",
-	    json_boolean(pc->redirect_stderr));
-	json_object_set_new(o, "stdout_logfile", logfile_json(&pc->out));
-	json_object_set_new(o, "stderr_logfile", logfile_json(&pc->err));
-	json_object_set_new(o, "backoff", json_pack("{s:I,s:I,s:i}",
-	    "initial_ms", (json_int_t)pc->backoff.initial_ms, "max_ms",
-	    (json_int_t)pc->backoff.max_ms, "jitter_pct",
-	    pc->backoff.jitter_pct));
-	json_object_set_new(o, "depends_on", depends_json(pc));
-	json_object_set_new(o, "limits", limits);
+static json_t *
+pj_probes(const struct program_config *pc, int redact)
+{
+	json_t			*probes;
+	struct probe_config	*pr;
+	size_t			 i;
+
+	(void)redact;
 	probes = json_array();
 	for (i = 0; i < pc->nprobes; i++) {
 		pr = pc->probes[i];
@@ -2558,10 +2562,82 @@ config_program_json(const struct program_config *pc, int redact)
 		    pr->rise, "hung_after", pr->hung_after, "settings",
 		    pr->params));
 	}
-	json_object_set_new(o, "probes", probes);
-	json_object_set_new(o, "rules", rules_json(pc));
-	if (pc->eos_failover_params != NULL)
-		json_object_set(o, "eos_failover", pc->eos_failover_params);
+	return (probes);
+}
+
+static json_t *
+pj_rules(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (rules_json(pc));
+}
+
+/* NULL (not printed) without eos_failover. */
+static json_t *
+pj_eos_failover(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_incref(pc->eos_failover_params));
+}
+
+/* A key's value as -nv prints it (new reference), or NULL: not at all. */
+static json_t *
+pk_json(const struct program_key *k, const struct program_config *pc,
+    int redact)
+{
+	char	 buf[8], *str;
+	int	 v;
+
+	if (k->print != NULL)
+		return (k->print(pc, redact));
+	switch (k->type) {
+	case PK_BOOL:
+		return (json_boolean(*(int *)pk_at(k, pc)));
+	case PK_INT:
+		return (json_integer(*(int *)pk_at(k, pc)));
+	case PK_OCTAL:
+		if ((v = *(int *)pk_at(k, pc)) == -1)
+			return (json_null());
+		snprintf(buf, sizeof(buf), "%03o", v);
+		return (json_string(buf));
+	case PK_DURATION:
+	case PK_SIZE:
+		return (json_integer(*(int64_t *)pk_at(k, pc)));
+	case PK_SIGNAL:
+		return (json_string(signal_name(*(int *)pk_at(k, pc))));
+	case PK_AUTORESTART:
+		return (json_string(config_autorestart_name(
+		    *(int *)pk_at(k, pc))));
+	case PK_STRING:
+	case PK_PATH:
+		str = *(char **)pk_at(k, pc);
+		return (str != NULL ? json_string(str) : json_null());
+	case PK_CUSTOM:
+		break;
+	}
+	return (NULL);
+}
+
+/*
+ * A program's normalized settings as JSON (new reference), from the table
+ * of program keys.  With redact, values of secret-looking environment
+ * variables are replaced, and so are passwords in URLs.
+ */
+json_t *
+config_program_json(const struct program_config *pc, int redact)
+{
+	const struct program_key *k;
+	json_t			*o, *v;
+	size_t			 i;
+
+	o = json_object();
+	for (i = 0; i < NPROGRAM_KEYS; i++) {
+		k = &program_keys[i];
+		if ((v = pk_json(k, pc, redact)) == NULL)
+			continue;
+		json_object_set_new(k->in != NULL ? json_object_get(o, k->in) :
+		    o, k->json != NULL ? k->json : k->name, v);
+	}
 	return (o);
 }
 
