@@ -99,9 +99,34 @@ struct program_key {
 
 #define PC(field)	offsetof(struct program_config, field)
 
-static const char *limit_names[LIMIT_MAX] = {
-	"nofile", "nproc", "core", "memlock"
+static const char *const limit_names[LIMIT_MAX + 1] = {
+	"nofile", "nproc", "core", "memlock", NULL
 };
+
+/* The keys of the maps with a fixed set of keys, for cfg_key(). */
+static const char *const backoff_names[] = { "initial", "max", "jitter",
+    NULL };
+static const struct cfg_keys backoff_keys = { "backoff", "key",
+    "backoff key", "", backoff_names };
+static const char *const depends_names[] = { "program", "healthy", NULL };
+static const struct cfg_keys depends_keys = { "depends_on", "key",
+    "depends_on key", " (program, healthy)", depends_names };
+static const struct cfg_keys limits_keys = { "limits", "limit",
+    "limits key", " (use nofile, nproc, core or memlock)", limit_names };
+static const char *const step_names[] = { "do", "max", "within", NULL };
+static const struct cfg_keys step_keys = { "step", "setting",
+    "step setting", "", step_names };
+static const char *const rule_names[] = { "name", "when", "do", "steps",
+    "hold_down", NULL };
+static const struct cfg_keys rule_keys = { "rule", "setting",
+    "rule setting", "", rule_names };
+static const char *const control_names[] = { "socket", "mode", "group",
+    "idle_timeout", NULL };
+static const struct cfg_keys control_keys = { "control", "key",
+    "control key", "", control_names };
+static const char *const log_names[] = { "file", "dir", NULL };
+static const struct cfg_keys log_keys = { "log", "key", "log key", "",
+    log_names };
 
 static void
 set_str(char **dst, char *v)
@@ -353,9 +378,10 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
-	const char		*ks, *vs;
+	const char		*vs;
 	char			*end;
 	double			 d;
+	int			 i;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		cfg_error(ctx, n, "backoff must be a map with initial, max "
@@ -366,15 +392,15 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "backoff key")) == NULL)
+		if ((i = cfg_key(ctx, k, &backoff_keys)) == -1)
 			continue;
-		if (strcmp(ks, "initial") == 0)
+		if (i == 0)		/* initial */
 			cfg_duration(ctx, v, "backoff.initial",
 			    &pc->backoff.initial_ms);
-		else if (strcmp(ks, "max") == 0)
+		else if (i == 1)	/* max */
 			cfg_duration(ctx, v, "backoff.max",
 			    &pc->backoff.max_ms);
-		else if (strcmp(ks, "jitter") == 0) {
+		else {			/* jitter */
 			if ((vs = cfg_scalar(ctx, v, "backoff.jitter")) == NULL)
 				continue;
 			errno = 0;
@@ -401,8 +427,7 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 				continue;
 			}
 			pc->backoff.jitter_pct = (int)(d + 0.5);
-		} else
-			cfg_error(ctx, k, "backoff: unknown key \"%s\"", ks);
+		}
 	}
 }
 
@@ -427,22 +452,17 @@ depends_item(struct cfgctx *ctx, yaml_node_t *n, char **name, char **probe)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
-	const char		*ks;
+	int			 i;
 
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "depends_on key")) == NULL)
-			continue;
-		if (strcmp(ks, "program") == 0)
+		if ((i = cfg_key(ctx, k, &depends_keys)) == 0)	/* program */
 			set_str(name, cfg_string(ctx, v, "depends_on.program"));
-		else if (strcmp(ks, "healthy") == 0)
+		else if (i == 1)	/* healthy */
 			set_str(probe, cfg_string(ctx, v,
 			    "depends_on.healthy"));
-		else
-			cfg_error(ctx, k, "depends_on: unknown key \"%s\" "
-			    "(program, healthy)", ks);
 	}
 	if (*name == NULL) {
 		cfg_error(ctx, n, "depends_on: an item needs program");
@@ -518,16 +538,9 @@ pk_limits(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "limits key")) == NULL)
+		if ((i = cfg_key(ctx, k, &limits_keys)) == -1)
 			continue;
-		for (i = 0; i < LIMIT_MAX; i++)
-			if (strcmp(ks, limit_names[i]) == 0)
-				break;
-		if (i == LIMIT_MAX) {
-			cfg_error(ctx, k, "limits: unknown limit \"%s\" (use "
-			    "nofile, nproc, core or memlock)", ks);
-			continue;
-		}
+		ks = limit_names[i];
 		if ((vs = cfg_scalar(ctx, v, "limits value")) == NULL)
 			continue;
 		if (strcasecmp(vs, "unlimited") == 0 ||
@@ -864,7 +877,6 @@ parse_step(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	struct rule_step	 st;
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *d = NULL;
-	const char		*ks;
 	long			 l;
 
 	memset(&st, 0, sizeof(st));
@@ -877,20 +889,21 @@ parse_step(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "step setting")) == NULL)
-			*ok = 0;
-		else if (strcmp(ks, "do") == 0)
+		switch (cfg_key(ctx, k, &step_keys)) {
+		case 0:		/* do */
 			d = v;
-		else if (strcmp(ks, "max") == 0) {
+			break;
+		case 1:		/* max */
 			if (cfg_int(ctx, v, "max", 1, 100000, 10, &l) == -1)
 				*ok = 0;
 			else
 				st.max = (int)l;
-		} else if (strcmp(ks, "within") == 0) {
+			break;
+		case 2:		/* within */
 			if (cfg_duration(ctx, v, "within", &st.within_ms) == -1)
 				*ok = 0;
-		} else {
-			cfg_error(ctx, k, "step: unknown setting \"%s\"", ks);
+			break;
+		default:
 			*ok = 0;
 		}
 	}
@@ -944,19 +957,12 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 				*ok = 0;
 			rc->on = RULE_ON_PROBE;
 		} else if (strcmp(ks, "event") == 0) {
-			if ((vs = cfg_scalar(ctx, v, "event")) == NULL) {
+			/* 0 is RULE_ON_PROBE: not an event. */
+			if (cfg_enum(ctx, v, "event", rule_events + 1,
+			    &i) == -1)
 				*ok = 0;
-				continue;
-			}
-			for (i = 1; rule_events[i] != NULL; i++)
-				if (strcmp(rule_events[i], vs) == 0)
-					break;
-			if (rule_events[i] == NULL) {
-				cfg_error(ctx, v, "unknown event \"%s\" (exit, "
-				    "oom, fatal, hung)", vs);
-				*ok = 0;
-			} else
-				rc->on = i;
+			else
+				rc->on = i + 1;
 		} else if (strcmp(ks, "failures") == 0) {
 			conds++;
 			rc->cond = COND_FAILURES;
@@ -1051,7 +1057,6 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *d = NULL, *steps = NULL, *when = NULL;
 	yaml_node_item_t	*it;
-	const char		*ks;
 	struct rule_step	 st;
 	size_t			 i;
 	int			 ok = 1;
@@ -1067,9 +1072,8 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "rule setting")) == NULL)
-			ok = 0;
-		else if (strcmp(ks, "name") == 0) {
+		switch (cfg_key(ctx, k, &rule_keys)) {
+		case 0:		/* name */
 			free(rc->name);
 			if ((rc->name = cfg_string(ctx, v, "name")) == NULL ||
 			    !valid_name(rc->name)) {
@@ -1077,18 +1081,22 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 					cfg_error(ctx, v, "invalid rule name");
 				ok = 0;
 			}
-		} else if (strcmp(ks, "when") == 0)
+			break;
+		case 1:		/* when */
 			when = v;
-		else if (strcmp(ks, "do") == 0)
+			break;
+		case 2:		/* do */
 			d = v;
-		else if (strcmp(ks, "steps") == 0)
+			break;
+		case 3:		/* steps */
 			steps = v;
-		else if (strcmp(ks, "hold_down") == 0) {
+			break;
+		case 4:		/* hold_down */
 			if (cfg_duration(ctx, v, "hold_down",
 			    &rc->hold_down_ms) == -1)
 				ok = 0;
-		} else {
-			cfg_error(ctx, k, "rule: unknown setting \"%s\"", ks);
+			break;
+		default:
 			ok = 0;
 		}
 	}
@@ -1474,7 +1482,7 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 	struct config		*cfg = ctx->cfg;
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
-	const char		*ks;
+	int			 i;
 	struct group		*gr;
 	long			 l;
 	char			*s;
@@ -1488,9 +1496,8 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "control key")) == NULL)
-			continue;
-		if (strcmp(ks, "socket") == 0) {
+		i = cfg_key(ctx, k, &control_keys);
+		if (i == 0) {			/* socket */
 			if ((s = cfg_string(ctx, v, "control.socket")) == NULL)
 				continue;
 			if (strlen(s) >= 100) {
@@ -1500,11 +1507,11 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 				continue;
 			}
 			set_str(&cfg->control_socket, s);
-		} else if (strcmp(ks, "mode") == 0) {
+		} else if (i == 1) {		/* mode */
 			if (cfg_int(ctx, v, "control.mode", 0, 0777, 8,
 			    &l) == 0)
 				cfg->control_mode = (int)l;
-		} else if (strcmp(ks, "group") == 0) {
+		} else if (i == 2) {		/* group */
 			if ((s = cfg_string(ctx, v, "control.group")) == NULL)
 				continue;
 			if ((gr = getgrnam(s)) == NULL) {
@@ -1515,11 +1522,9 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 			}
 			cfg->control_gid = gr->gr_gid;
 			set_str(&cfg->control_group, s);
-		} else if (strcmp(ks, "idle_timeout") == 0)
+		} else if (i == 3)		/* idle_timeout */
 			cfg_duration(ctx, v, "control.idle_timeout",
 			    &cfg->control_idle_ms);
-		else
-			cfg_error(ctx, k, "control: unknown key \"%s\"", ks);
 	}
 }
 
@@ -1530,6 +1535,7 @@ parse_log(struct cfgctx *ctx, yaml_node_t *n)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*ks;
+	int			 i;
 	char			*s;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -1540,12 +1546,9 @@ parse_log(struct cfgctx *ctx, yaml_node_t *n)
 	    p++) {
 		k = cfg_node(ctx, p->key);
 		v = cfg_node(ctx, p->value);
-		if ((ks = cfg_scalar(ctx, k, "log key")) == NULL)
+		if ((i = cfg_key(ctx, k, &log_keys)) == -1)
 			continue;
-		if (strcmp(ks, "file") != 0 && strcmp(ks, "dir") != 0) {
-			cfg_error(ctx, k, "log: unknown key \"%s\"", ks);
-			continue;
-		}
+		ks = log_names[i];
 		if ((s = cfg_string(ctx, v, ks)) == NULL)
 			continue;
 		if (*s != '/') {
@@ -1776,7 +1779,6 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 	yaml_node_t		*k, *v;
 	yaml_node_t		*inc = NULL;
 	const char		*ks;
-	char			*s;
 
 	if (root == NULL)
 		return;		/* empty file */
@@ -1809,17 +1811,9 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 			parse_alerts(ctx, v);
 		else if (strcmp(ks, "include") == 0)
 			inc = v;
-		else if (strcmp(ks, "state_dir") == 0) {
-			if ((s = cfg_string(ctx, v, "state_dir")) == NULL)
-				continue;
-			if (*s != '/') {
-				cfg_error(ctx, v, "state_dir must be an "
-				    "absolute path");
-				free(s);
-				continue;
-			}
-			set_str(&cfg->state_dir, s);
-		} else
+		else if (strcmp(ks, "state_dir") == 0)
+			set_str(&cfg->state_dir, cfg_path(ctx, v, "state_dir"));
+		else
 			cfg_error(ctx, k, "unknown key \"%s\"", ks);
 	}
 	if (inc != NULL)
