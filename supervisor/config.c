@@ -1,8 +1,9 @@
 /*
- * The configuration loader: YAML in, struct config out.  This is the only
- * file that includes yaml.h.  A document is loaded whole with libyaml, then
- * walked with key tables; every error is collected as "file:line:col: msg"
- * and the load fails after the whole tree (and every include) was checked.
+ * The configuration loader: YAML in, struct config out.  With the typed
+ * reader (config-read.c), the only file that includes yaml.h.  A document
+ * is loaded whole with libyaml, then walked with key tables; every error
+ * is collected as "file:line:col: msg" and the load fails after the whole
+ * tree (and every include) was checked.
  */
 #include "autoconf.h"
 
@@ -29,6 +30,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "config-read.h"
 #include "failover-eos.h"
 #include "log.h"
 #include "metrics.h"
@@ -45,19 +47,6 @@ config_use_kinds(const struct config_kinds *k)
 	kinds = k;
 }
 
-struct cfgctx {
-	const char	*file;
-	yaml_document_t	*doc;
-	struct config	*cfg;
-	char		*errors;	/* collected messages, one per line */
-	size_t		 errlen;
-	int		 nerrors;
-	/* yaml_json(): aliases may loop or multiply (billion laughs). */
-	int		 json_depth;
-	size_t		 json_nodes;
-	int		 json_bad;
-};
-
 #define YAML_JSON_MAX_DEPTH	64
 #define YAML_JSON_MAX_NODES	1000000
 
@@ -70,195 +59,74 @@ struct cfgctx {
 #define CONFIG_MAX_DEPTH	64
 #define CONFIG_MAX_NODES	100000
 
+/*
+ * The kinds of program keys.  A scalar key is read, defaulted and printed
+ * by its type alone; a key with structure has its own parse() and
+ * print().
+ */
+enum pk_type {
+	PK_CUSTOM,		/* parse() and print() */
+	PK_BOOL,		/* int: 0 or 1 */
+	PK_INT,			/* int in min..max */
+	PK_OCTAL,		/* int in min..max, written in octal; -1:
+				   not set */
+	PK_DURATION,		/* int64_t milliseconds */
+	PK_SIZE,		/* int64_t bytes */
+	PK_SIGNAL,		/* int */
+	PK_AUTORESTART,		/* int: true, false or unexpected */
+	PK_STRING,		/* char *; NULL: not set */
+	PK_PATH,		/* char *, an absolute path; NULL: not set */
+};
+
+/*
+ * One program key, as redis's static_configs[] has them: its type, where
+ * it goes in struct program_config, its default and bounds, and where
+ * -nv prints it (json under in; NULL: its own name at the top).  The
+ * table's order is -nv's.
+ */
 struct program_key {
 	const char	*name;
+	enum pk_type	 type;
+	size_t		 off;
+	int64_t		 def;
+	long		 min, max;
+	const char	*json;
+	const char	*in;
 	void		(*parse)(struct cfgctx *, yaml_node_t *,
 			    struct program_config *);
+	json_t		*(*print)(const struct program_config *, int);
 };
 
-static const char *limit_names[LIMIT_MAX] = {
-	"nofile", "nproc", "core", "memlock"
+#define PC(field)	offsetof(struct program_config, field)
+
+static const char *const limit_names[LIMIT_MAX + 1] = {
+	"nofile", "nproc", "core", "memlock", NULL
 };
 
-static void cfg_error(struct cfgctx *, yaml_node_t *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Record one error at a node's position. */
-static void
-cfg_error(struct cfgctx *ctx, yaml_node_t *n, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg, *line;
-	int	 len;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	if (n != NULL)
-		len = xasprintf(&line, "%s:%zu:%zu: %s\n", ctx->file,
-		    n->start_mark.line + 1, n->start_mark.column + 1, msg);
-	else
-		len = xasprintf(&line, "%s: %s\n", ctx->file, msg);
-	free(msg);
-	ctx->errors = xreallocarray(ctx->errors, ctx->errlen + len + 1, 1);
-	memcpy(ctx->errors + ctx->errlen, line, len + 1);
-	ctx->errlen += len;
-	ctx->nerrors++;
-	free(line);
-}
-
-static yaml_node_t *
-node_get(struct cfgctx *ctx, int id)
-{
-	return (yaml_document_get_node(ctx->doc, id));
-}
-
-/* The text of a scalar node, or NULL with an error. */
-static const char *
-scalar(struct cfgctx *ctx, yaml_node_t *n, const char *what)
-{
-	if (n->type != YAML_SCALAR_NODE) {
-		cfg_error(ctx, n, "%s must be a scalar", what);
-		return (NULL);
-	}
-	return ((const char *)n->data.scalar.value);
-}
-
-static int
-is_null(yaml_node_t *n)
-{
-	const char	*v;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return (0);
-	v = (const char *)n->data.scalar.value;
-	return (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0);
-}
-
-static int
-get_bool(struct cfgctx *ctx, yaml_node_t *n, const char *key, int *out)
-{
-	const char	*v;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-	    strcasecmp(v, "on") == 0)
-		*out = 1;
-	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-	    strcasecmp(v, "off") == 0)
-		*out = 0;
-	else {
-		cfg_error(ctx, n, "%s: expected true or false, not \"%s\"",
-		    key, v);
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-get_int(struct cfgctx *ctx, yaml_node_t *n, const char *key, long min,
-    long max, int base, long *out)
-{
-	const char	*v;
-	char		*end;
-	long		 l;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	errno = 0;
-	l = strtol(v, &end, base);
-	if (*v == '\0' || *end != '\0' || errno != 0) {
-		cfg_error(ctx, n, "%s: expected %s, not \"%s\"", key,
-		    base == 8 ? "an octal number" : "an integer", v);
-		return (-1);
-	}
-	if (l < min || l > max) {
-		cfg_error(ctx, n, "%s: %s is out of range %ld..%ld", key, v,
-		    min, max);
-		return (-1);
-	}
-	*out = l;
-	return (0);
-}
-
-static int
-get_duration(struct cfgctx *ctx, yaml_node_t *n, const char *key,
-    int64_t *out)
-{
-	const char	*v, *err;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	if (parse_duration(v, out, &err) == -1) {
-		cfg_error(ctx, n, "%s: %s, not \"%s\"", key, err, v);
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-get_size(struct cfgctx *ctx, yaml_node_t *n, const char *key, int64_t *out)
-{
-	const char	*v, *err;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (-1);
-	if (parse_size(v, out, &err) == -1) {
-		cfg_error(ctx, n, "%s: %s, not \"%s\"", key, err, v);
-		return (-1);
-	}
-	return (0);
-}
-
-static char *
-get_string(struct cfgctx *ctx, yaml_node_t *n, const char *key)
-{
-	const char	*v;
-
-	if ((v = scalar(ctx, n, key)) == NULL)
-		return (NULL);
-	if (*v == '\0') {
-		cfg_error(ctx, n, "%s must not be empty", key);
-		return (NULL);
-	}
-	return (xstrdup(v));
-}
-
-/* A scalar or a sequence of scalars as a NULL-terminated vector. */
-static char **
-get_list(struct cfgctx *ctx, yaml_node_t *n, const char *key)
-{
-	yaml_node_item_t	*it;
-	yaml_node_t		*e;
-	char			**v;
-	size_t			 i = 0;
-	const char		*s;
-
-	if (n->type == YAML_SCALAR_NODE) {
-		v = xcalloc(2, sizeof(*v));
-		v[0] = xstrdup((const char *)n->data.scalar.value);
-		return (v);
-	}
-	if (n->type != YAML_SEQUENCE_NODE) {
-		cfg_error(ctx, n, "%s must be a string or a list", key);
-		return (NULL);
-	}
-	v = xcalloc(n->data.sequence.items.top - n->data.sequence.items.start
-	    + 1, sizeof(*v));
-	for (it = n->data.sequence.items.start;
-	    it < n->data.sequence.items.top; it++) {
-		e = node_get(ctx, *it);
-		if ((s = scalar(ctx, e, key)) == NULL) {
-			free_argv(v);
-			return (NULL);
-		}
-		v[i++] = xstrdup(s);
-	}
-	return (v);
-}
+/* The keys of the maps with a fixed set of keys, for cfg_key(). */
+static const char *const backoff_names[] = { "initial", "max", "jitter",
+    NULL };
+static const struct cfg_keys backoff_keys = { "backoff", "key",
+    "backoff key", "", backoff_names };
+static const char *const depends_names[] = { "program", "healthy", NULL };
+static const struct cfg_keys depends_keys = { "depends_on", "key",
+    "depends_on key", " (program, healthy)", depends_names };
+static const struct cfg_keys limits_keys = { "limits", "limit",
+    "limits key", " (use nofile, nproc, core or memlock)", limit_names };
+static const char *const step_names[] = { "do", "max", "within", NULL };
+static const struct cfg_keys step_keys = { "step", "setting",
+    "step setting", "", step_names };
+static const char *const rule_names[] = { "name", "when", "do", "steps",
+    "hold_down", NULL };
+static const struct cfg_keys rule_keys = { "rule", "setting",
+    "rule setting", "", rule_names };
+static const char *const control_names[] = { "socket", "mode", "group",
+    "idle_timeout", NULL };
+static const struct cfg_keys control_keys = { "control", "key",
+    "control key", "", control_names };
+static const char *const log_names[] = { "file", "dir", NULL };
+static const struct cfg_keys log_keys = { "log", "key", "log key", "",
+    log_names };
 
 static void
 set_str(char **dst, char *v)
@@ -294,7 +162,7 @@ pk_command(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			cfg_error(ctx, n, "command: %s", err);
 			return;
 		}
-	} else if ((argv = get_list(ctx, n, "command")) == NULL)
+	} else if ((argv = cfg_list(ctx, n, "command")) == NULL)
 		return;
 	else if (argv[0] == NULL || *argv[0] == '\0') {
 		cfg_error(ctx, n, "command: empty command");
@@ -306,21 +174,6 @@ pk_command(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 }
 
 static void
-pk_directory(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	char	*v;
-
-	if ((v = get_string(ctx, n, "directory")) == NULL)
-		return;
-	if (*v != '/') {
-		cfg_error(ctx, n, "directory must be an absolute path");
-		free(v);
-		return;
-	}
-	set_str(&pc->directory, v);
-}
-
-static void
 pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	struct passwd	*pw;
@@ -329,7 +182,7 @@ pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	int		 ng = NGROUPS_MAX;
 	unsigned long	 id;
 
-	if ((v = get_string(ctx, n, "user")) == NULL)
+	if ((v = cfg_string(ctx, n, "user")) == NULL)
 		return;
 	errno = 0;
 	pw = getpwnam(v);
@@ -364,15 +217,6 @@ pk_user(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	pc->ngroups = ng;
 }
 
-static void
-pk_umask(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	long	 v;
-
-	if (get_int(ctx, n, "umask", 0, 0777, 8, &v) == 0)
-		pc->umask = (int)v;
-}
-
 static int
 valid_env_name(const char *s)
 {
@@ -401,41 +245,21 @@ pk_environment(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	    + 1, sizeof(*env));
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "environment name")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "environment name")) == NULL)
 			continue;
 		if (!valid_env_name(ks)) {
 			cfg_error(ctx, k, "environment: invalid name \"%s\"",
 			    ks);
 			continue;
 		}
-		if ((vs = scalar(ctx, v, "environment value")) == NULL)
+		if ((vs = cfg_scalar(ctx, v, "environment value")) == NULL)
 			continue;
-		xasprintf(&env[i++], "%s=%s", ks, is_null(v) ? "" : vs);
+		xasprintf(&env[i++], "%s=%s", ks, cfg_is_null(v) ? "" : vs);
 	}
 	free_argv(pc->env);
 	pc->env = env;
-}
-
-static void
-pk_autostart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	get_bool(ctx, n, "autostart", &pc->autostart);
-}
-
-static void
-pk_autorestart(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	const char	*v;
-	int		 b;
-
-	if ((v = scalar(ctx, n, "autorestart")) == NULL)
-		return;
-	if (strcasecmp(v, "unexpected") == 0)
-		pc->autorestart = AUTORESTART_UNEXPECTED;
-	else if (get_bool(ctx, n, "autorestart", &b) == 0)
-		pc->autorestart = b ? AUTORESTART_TRUE : AUTORESTART_FALSE;
 }
 
 static void
@@ -452,8 +276,8 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	if (n->type == YAML_SEQUENCE_NODE) {
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++) {
-			e = node_get(ctx, *it);
-			if (get_int(ctx, e, "exitcodes", 0, 255, 10, &v) == -1)
+			e = cfg_node(ctx, *it);
+			if (cfg_int(ctx, e, "exitcodes", 0, 255, 10, &v) == -1)
 				continue;
 			pc->exitcodes = xreallocarray(pc->exitcodes,
 			    pc->nexitcodes + 1, sizeof(int));
@@ -461,7 +285,7 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 		}
 		return;
 	}
-	if (scalar(ctx, n, "exitcodes") == NULL)
+	if (cfg_scalar(ctx, n, "exitcodes") == NULL)
 		return;
 	/* supervisord's form: "0,2". */
 	copy = xstrdup((const char *)n->data.scalar.value);
@@ -481,77 +305,6 @@ pk_exitcodes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	free(copy);
 }
 
-static void
-pk_startsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	get_duration(ctx, n, "startsecs", &pc->startsecs_ms);
-}
-
-static void
-pk_startretries(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	long	 v;
-
-	if (get_int(ctx, n, "startretries", 0, 1000000, 10, &v) == 0)
-		pc->startretries = (int)v;
-}
-
-static void
-pk_stopsignal(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	const char	*v;
-	int		 sig;
-
-	if ((v = scalar(ctx, n, "stopsignal")) == NULL)
-		return;
-	if ((sig = parse_signal(v)) == -1) {
-		cfg_error(ctx, n, "stopsignal: unknown signal \"%s\"", v);
-		return;
-	}
-	pc->stopsignal = sig;
-}
-
-static void
-pk_stopwaitsecs(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	get_duration(ctx, n, "stopwaitsecs", &pc->stopwait_ms);
-}
-
-static void
-pk_stopasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	get_bool(ctx, n, "stopasgroup", &pc->stopasgroup);
-}
-
-static void
-pk_killasgroup(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	get_bool(ctx, n, "killasgroup", &pc->killasgroup);
-}
-
-static void
-pk_priority(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
-{
-	long	 v;
-
-	if (get_int(ctx, n, "priority", -100000, 100000, 10, &v) == 0)
-		pc->priority = (int)v;
-}
-
-static void
-pk_inherit_environment(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	get_bool(ctx, n, "inherit_environment", &pc->inherit_env);
-}
-
-static void
-pk_redirect_stderr(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	get_bool(ctx, n, "redirect_stderr", &pc->redirect_stderr);
-}
-
 /* AUTO, NONE or an absolute path; AUTO is resolved after the load. */
 static void
 logfile_path(struct cfgctx *ctx, yaml_node_t *n, const char *key,
@@ -559,7 +312,7 @@ logfile_path(struct cfgctx *ctx, yaml_node_t *n, const char *key,
 {
 	const char	*v;
 
-	if ((v = scalar(ctx, n, key)) == NULL)
+	if ((v = cfg_scalar(ctx, n, key)) == NULL)
 		return;
 	free(lc->path);
 	lc->path = NULL;
@@ -587,7 +340,6 @@ static void
 logfile_check(struct cfgctx *ctx, const struct program_config *pc,
     struct logfile_config *lc, const char *key)
 {
-	yaml_node_t	 at;
 	const char	*why;
 	char		*dir, *slash;
 
@@ -598,17 +350,12 @@ logfile_check(struct cfgctx *ctx, const struct program_config *pc,
 	if ((slash = strrchr(dir, '/')) == dir)
 		slash++;
 	*slash = '\0';
-	if ((why = config_logdir_check(dir, lc->user)) != NULL) {
-		memset(&at, 0, sizeof(at));
-		at.start_mark.line = (size_t)(lc->line > 0 ? lc->line :
-		    pc->line) - 1;
-		at.start_mark.column = (size_t)(lc->line > 0 ? lc->col :
-		    pc->col) - 1;
-		ctx->file = pc->file;
-		cfg_error(ctx, &at, "program \"%s\": %s folder %s refused: "
-		    "%s (it must belong to root or the program's user, and "
-		    "nobody else may write it)", pc->name, key, dir, why);
-	}
+	if ((why = config_logdir_check(dir, lc->user)) != NULL)
+		cfg_error_at(ctx, pc->file, lc->line > 0 ? lc->line : pc->line,
+		    lc->line > 0 ? lc->col : pc->col, "program \"%s\": %s "
+		    "folder %s refused: %s (it must belong to root or the "
+		    "program's user, and nobody else may write it)", pc->name,
+		    key, dir, why);
 	free(dir);
 }
 
@@ -627,47 +374,14 @@ pk_stderr_logfile(struct cfgctx *ctx, yaml_node_t *n,
 }
 
 static void
-pk_stdout_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	get_size(ctx, n, "stdout_logfile_maxbytes", &pc->out.maxbytes);
-}
-
-static void
-pk_stderr_maxbytes(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	get_size(ctx, n, "stderr_logfile_maxbytes", &pc->err.maxbytes);
-}
-
-static void
-pk_stdout_backups(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	long	 v;
-
-	if (get_int(ctx, n, "stdout_logfile_backups", 0, 1000, 10, &v) == 0)
-		pc->out.backups = (int)v;
-}
-
-static void
-pk_stderr_backups(struct cfgctx *ctx, yaml_node_t *n,
-    struct program_config *pc)
-{
-	long	 v;
-
-	if (get_int(ctx, n, "stderr_logfile_backups", 0, 1000, 10, &v) == 0)
-		pc->err.backups = (int)v;
-}
-
-static void
 pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
-	const char		*ks, *vs;
+	const char		*vs;
 	char			*end;
 	double			 d;
+	int			 i;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		cfg_error(ctx, n, "backoff must be a map with initial, max "
@@ -676,18 +390,18 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "backoff key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((i = cfg_key(ctx, k, &backoff_keys)) == -1)
 			continue;
-		if (strcmp(ks, "initial") == 0)
-			get_duration(ctx, v, "backoff.initial",
+		if (i == 0)		/* initial */
+			cfg_duration(ctx, v, "backoff.initial",
 			    &pc->backoff.initial_ms);
-		else if (strcmp(ks, "max") == 0)
-			get_duration(ctx, v, "backoff.max",
+		else if (i == 1)	/* max */
+			cfg_duration(ctx, v, "backoff.max",
 			    &pc->backoff.max_ms);
-		else if (strcmp(ks, "jitter") == 0) {
-			if ((vs = scalar(ctx, v, "backoff.jitter")) == NULL)
+		else {			/* jitter */
+			if ((vs = cfg_scalar(ctx, v, "backoff.jitter")) == NULL)
 				continue;
 			errno = 0;
 			d = strtod(vs, &end);
@@ -713,8 +427,7 @@ pk_backoff(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 				continue;
 			}
 			pc->backoff.jitter_pct = (int)(d + 0.5);
-		} else
-			cfg_error(ctx, k, "backoff: unknown key \"%s\"", ks);
+		}
 	}
 }
 
@@ -739,22 +452,17 @@ depends_item(struct cfgctx *ctx, yaml_node_t *n, char **name, char **probe)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
-	const char		*ks;
+	int			 i;
 
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "depends_on key")) == NULL)
-			continue;
-		if (strcmp(ks, "program") == 0)
-			set_str(name, get_string(ctx, v, "depends_on.program"));
-		else if (strcmp(ks, "healthy") == 0)
-			set_str(probe, get_string(ctx, v,
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((i = cfg_key(ctx, k, &depends_keys)) == 0)	/* program */
+			set_str(name, cfg_string(ctx, v, "depends_on.program"));
+		else if (i == 1)	/* healthy */
+			set_str(probe, cfg_string(ctx, v,
 			    "depends_on.healthy"));
-		else
-			cfg_error(ctx, k, "depends_on: unknown key \"%s\" "
-			    "(program, healthy)", ks);
 	}
 	if (*name == NULL) {
 		cfg_error(ctx, n, "depends_on: an item needs program");
@@ -776,7 +484,7 @@ pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	size_t			 i = 0, len;
 
 	if (n->type != YAML_SEQUENCE_NODE) {
-		if ((v = get_list(ctx, n, "depends_on")) == NULL)
+		if ((v = cfg_list(ctx, n, "depends_on")) == NULL)
 			return;
 		len = argv_len(v);
 	} else {
@@ -788,14 +496,14 @@ pk_depends_on(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	if (n->type == YAML_SEQUENCE_NODE) {
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++) {
-			e = node_get(ctx, *it);
+			e = cfg_node(ctx, *it);
 			name = probe = NULL;
 			if (e->type == YAML_MAPPING_NODE) {
 				if (depends_item(ctx, e, &name, &probe) == -1) {
 					free(probe);
 					continue;
 				}
-			} else if (scalar(ctx, e, "depends_on") != NULL)
+			} else if (cfg_scalar(ctx, e, "depends_on") != NULL)
 				name = xstrdup((const char *)
 				    e->data.scalar.value);
 			else
@@ -828,19 +536,12 @@ pk_limits(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "limits key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((i = cfg_key(ctx, k, &limits_keys)) == -1)
 			continue;
-		for (i = 0; i < LIMIT_MAX; i++)
-			if (strcmp(ks, limit_names[i]) == 0)
-				break;
-		if (i == LIMIT_MAX) {
-			cfg_error(ctx, k, "limits: unknown limit \"%s\" (use "
-			    "nofile, nproc, core or memlock)", ks);
-			continue;
-		}
-		if ((vs = scalar(ctx, v, "limits value")) == NULL)
+		ks = limit_names[i];
+		if ((vs = cfg_scalar(ctx, v, "limits value")) == NULL)
 			continue;
 		if (strcasecmp(vs, "unlimited") == 0 ||
 		    strcasecmp(vs, "infinity") == 0) {
@@ -899,11 +600,11 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 		ctx->json_depth++;
 		for (p = n->data.mapping.pairs.start;
 		    p < n->data.mapping.pairs.top; p++) {
-			k = node_get(ctx, p->key);
+			k = cfg_node(ctx, p->key);
 			if (k->type != YAML_SCALAR_NODE)
 				continue;
 			json_object_set_new(o, (char *)k->data.scalar.value,
-			    yaml_json(ctx, node_get(ctx, p->value)));
+			    yaml_json(ctx, cfg_node(ctx, p->value)));
 		}
 		ctx->json_depth--;
 		return (o);
@@ -913,7 +614,7 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 		for (it = n->data.sequence.items.start;
 		    it < n->data.sequence.items.top; it++)
 			json_array_append_new(o, yaml_json(ctx,
-			    node_get(ctx, *it)));
+			    cfg_node(ctx, *it)));
 		ctx->json_depth--;
 		return (o);
 	default:
@@ -922,7 +623,7 @@ yaml_json(struct cfgctx *ctx, yaml_node_t *n)
 	v = (const char *)n->data.scalar.value;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return (json_string(v));
-	if (is_null(n))
+	if (cfg_is_null(n))
 		return (json_null());
 	if (strcmp(v, "true") == 0)
 		return (json_true());
@@ -950,10 +651,10 @@ map_key_node(struct cfgctx *ctx, yaml_node_t *map, const char *key)
 		return (map);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
+		k = cfg_node(ctx, p->key);
 		if (k->type == YAML_SCALAR_NODE &&
 		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return (node_get(ctx, p->value));
+			return (cfg_node(ctx, p->value));
 	}
 	return (map);
 }
@@ -987,15 +688,15 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	params = json_object();
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "probe setting")) == NULL) {
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "probe setting")) == NULL) {
 			ok = 0;
 			continue;
 		}
 		if (strcmp(ks, "kind") == 0) {
 			kind = v;
-			if (scalar(ctx, v, "kind") == NULL)
+			if (cfg_scalar(ctx, v, "kind") == NULL)
 				ok = 0;
 			else if ((pr->kind = kinds->probe_kind_find(
 			    (char *)v->data.scalar.value)) == NULL) {
@@ -1006,14 +707,14 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 			}
 		} else if (strcmp(ks, "name") == 0) {
 			free(pr->name);
-			if ((pr->name = get_string(ctx, v, "name")) == NULL ||
+			if ((pr->name = cfg_string(ctx, v, "name")) == NULL ||
 			    !valid_name(pr->name)) {
 				if (pr->name != NULL)
 					cfg_error(ctx, v, "invalid probe name");
 				ok = 0;
 			}
 		} else if (strcmp(ks, "interval") == 0) {
-			if (get_duration(ctx, v, "interval",
+			if (cfg_duration(ctx, v, "interval",
 			    &pr->interval_ms) == -1)
 				ok = 0;
 			else if (pr->interval_ms < 100) {
@@ -1022,12 +723,12 @@ parse_probe(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 				ok = 0;
 			}
 		} else if (strcmp(ks, "timeout") == 0) {
-			if (get_duration(ctx, v, "timeout",
+			if (cfg_duration(ctx, v, "timeout",
 			    &pr->timeout_ms) == -1)
 				ok = 0;
 		} else if (strcmp(ks, "fall") == 0 || strcmp(ks, "rise") == 0 ||
 		    strcmp(ks, "hung_after") == 0) {
-			if (get_int(ctx, v, ks, strcmp(ks, "hung_after") == 0 ?
+			if (cfg_int(ctx, v, ks, strcmp(ks, "hung_after") == 0 ?
 			    0 : 1, 1000, 10, &l) == -1)
 				ok = 0;
 			else if (*ks == 'f')
@@ -1091,7 +792,7 @@ pk_probes(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
-		if ((pr = parse_probe(ctx, node_get(ctx, *it), pc)) == NULL)
+		if ((pr = parse_probe(ctx, cfg_node(ctx, *it), pc)) == NULL)
 			continue;
 		pc->probes = xreallocarray(pc->probes, pc->nprobes + 1,
 		    sizeof(*pc->probes));
@@ -1112,9 +813,9 @@ parse_action(struct cfgctx *ctx, yaml_node_t *n)
 		name = (const char *)n->data.scalar.value;
 	else if (n->type == YAML_MAPPING_NODE &&
 	    n->data.mapping.pairs.top - n->data.mapping.pairs.start == 1) {
-		k = node_get(ctx, n->data.mapping.pairs.start->key);
-		v = node_get(ctx, n->data.mapping.pairs.start->value);
-		if ((name = scalar(ctx, k, "action")) == NULL)
+		k = cfg_node(ctx, n->data.mapping.pairs.start->key);
+		v = cfg_node(ctx, n->data.mapping.pairs.start->value);
+		if ((name = cfg_scalar(ctx, k, "action")) == NULL)
 			return (NULL);
 	} else {
 		cfg_error(ctx, n, "an action is a name (restart) or a map with "
@@ -1156,7 +857,7 @@ parse_do(struct cfgctx *ctx, yaml_node_t *n, struct rule_step *st)
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
-		if ((ac = parse_action(ctx, node_get(ctx, *it))) == NULL) {
+		if ((ac = parse_action(ctx, cfg_node(ctx, *it))) == NULL) {
 			ok = 0;
 			continue;
 		}
@@ -1176,7 +877,6 @@ parse_step(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	struct rule_step	 st;
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *d = NULL;
-	const char		*ks;
 	long			 l;
 
 	memset(&st, 0, sizeof(st));
@@ -1187,22 +887,23 @@ parse_step(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "step setting")) == NULL)
-			*ok = 0;
-		else if (strcmp(ks, "do") == 0)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		switch (cfg_key(ctx, k, &step_keys)) {
+		case 0:		/* do */
 			d = v;
-		else if (strcmp(ks, "max") == 0) {
-			if (get_int(ctx, v, "max", 1, 100000, 10, &l) == -1)
+			break;
+		case 1:		/* max */
+			if (cfg_int(ctx, v, "max", 1, 100000, 10, &l) == -1)
 				*ok = 0;
 			else
 				st.max = (int)l;
-		} else if (strcmp(ks, "within") == 0) {
-			if (get_duration(ctx, v, "within", &st.within_ms) == -1)
+			break;
+		case 2:		/* within */
+			if (cfg_duration(ctx, v, "within", &st.within_ms) == -1)
 				*ok = 0;
-		} else {
-			cfg_error(ctx, k, "step: unknown setting \"%s\"", ks);
+			break;
+		default:
 			*ok = 0;
 		}
 	}
@@ -1244,45 +945,38 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 	rc->on = -1;
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "condition")) == NULL) {
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "condition")) == NULL) {
 			*ok = 0;
 			continue;
 		}
 		if (strcmp(ks, "probe") == 0) {
 			free(rc->probe);
-			if ((rc->probe = get_string(ctx, v, "probe")) == NULL)
+			if ((rc->probe = cfg_string(ctx, v, "probe")) == NULL)
 				*ok = 0;
 			rc->on = RULE_ON_PROBE;
 		} else if (strcmp(ks, "event") == 0) {
-			if ((vs = scalar(ctx, v, "event")) == NULL) {
+			/* 0 is RULE_ON_PROBE: not an event. */
+			if (cfg_enum(ctx, v, "event", rule_events + 1,
+			    &i) == -1)
 				*ok = 0;
-				continue;
-			}
-			for (i = 1; rule_events[i] != NULL; i++)
-				if (strcmp(rule_events[i], vs) == 0)
-					break;
-			if (rule_events[i] == NULL) {
-				cfg_error(ctx, v, "unknown event \"%s\" (exit, "
-				    "oom, fatal, hung)", vs);
-				*ok = 0;
-			} else
-				rc->on = i;
+			else
+				rc->on = i + 1;
 		} else if (strcmp(ks, "failures") == 0) {
 			conds++;
 			rc->cond = COND_FAILURES;
-			if (get_int(ctx, v, "failures", 1, 10000, 10, &l) == -1)
+			if (cfg_int(ctx, v, "failures", 1, 10000, 10, &l) == -1)
 				*ok = 0;
 			else
 				rc->count = (int)l;
 		} else if (strcmp(ks, "within") == 0) {
-			if (get_duration(ctx, v, "within", &rc->window_ms) == -1)
+			if (cfg_duration(ctx, v, "within", &rc->window_ms) == -1)
 				*ok = 0;
 		} else if (strcmp(ks, "health") == 0) {
 			conds++;
 			rc->cond = COND_HEALTH;
-			vs = scalar(ctx, v, "health");
+			vs = cfg_scalar(ctx, v, "health");
 			if (vs != NULL && strcmp(vs, "failing") == 0)
 				rc->health = PROBE_FAILING;
 			else if (vs != NULL && strcmp(vs, "hung") == 0)
@@ -1297,7 +991,7 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 		} else if (strcmp(ks, "value") == 0) {
 			conds++;
 			rc->cond = COND_VALUE;
-			if ((vs = scalar(ctx, v, "value")) == NULL) {
+			if ((vs = cfg_scalar(ctx, v, "value")) == NULL) {
 				*ok = 0;
 				continue;
 			}
@@ -1321,7 +1015,7 @@ parse_when(struct cfgctx *ctx, yaml_node_t *n, struct rule_config *rc,
 		} else if (strcmp(ks, "grew") == 0) {
 			conds++;
 			rc->cond = COND_GREW;
-			if ((vs = scalar(ctx, v, "grew")) == NULL)
+			if ((vs = cfg_scalar(ctx, v, "grew")) == NULL)
 				*ok = 0;
 			else if ((rc->value = strtod(vs, &end)) <= 0 ||
 			    *end != '\0') {
@@ -1363,7 +1057,6 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v, *d = NULL, *steps = NULL, *when = NULL;
 	yaml_node_item_t	*it;
-	const char		*ks;
 	struct rule_step	 st;
 	size_t			 i;
 	int			 ok = 1;
@@ -1377,30 +1070,33 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	rc->hold_down_ms = 60000;
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "rule setting")) == NULL)
-			ok = 0;
-		else if (strcmp(ks, "name") == 0) {
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		switch (cfg_key(ctx, k, &rule_keys)) {
+		case 0:		/* name */
 			free(rc->name);
-			if ((rc->name = get_string(ctx, v, "name")) == NULL ||
+			if ((rc->name = cfg_string(ctx, v, "name")) == NULL ||
 			    !valid_name(rc->name)) {
 				if (rc->name != NULL)
 					cfg_error(ctx, v, "invalid rule name");
 				ok = 0;
 			}
-		} else if (strcmp(ks, "when") == 0)
+			break;
+		case 1:		/* when */
 			when = v;
-		else if (strcmp(ks, "do") == 0)
+			break;
+		case 2:		/* do */
 			d = v;
-		else if (strcmp(ks, "steps") == 0)
+			break;
+		case 3:		/* steps */
 			steps = v;
-		else if (strcmp(ks, "hold_down") == 0) {
-			if (get_duration(ctx, v, "hold_down",
+			break;
+		case 4:		/* hold_down */
+			if (cfg_duration(ctx, v, "hold_down",
 			    &rc->hold_down_ms) == -1)
 				ok = 0;
-		} else {
-			cfg_error(ctx, k, "rule: unknown setting \"%s\"", ks);
+			break;
+		default:
 			ok = 0;
 		}
 	}
@@ -1426,7 +1122,7 @@ parse_rule(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	} else
 		for (it = steps->data.sequence.items.start;
 		    it < steps->data.sequence.items.top; it++)
-			parse_step(ctx, node_get(ctx, *it), rc, &ok);
+			parse_step(ctx, cfg_node(ctx, *it), rc, &ok);
 	for (i = 0; ok && i < pc->nrules; i++)
 		if (strcmp(pc->rules[i]->name, rc->name) == 0) {
 			cfg_error(ctx, n, "two rules named \"%s\"", rc->name);
@@ -1454,7 +1150,7 @@ pk_rules(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++)
-		parse_rule(ctx, node_get(ctx, *it), pc);
+		parse_rule(ctx, cfg_node(ctx, *it), pc);
 }
 
 static void
@@ -1482,65 +1178,165 @@ pk_eos_failover(struct cfgctx *ctx, yaml_node_t *n, struct program_config *pc)
 	pc->eos_failover_params = params;
 }
 
+static json_t	*pj_command(const struct program_config *, int);
+static json_t	*pj_environment(const struct program_config *, int);
+static json_t	*pj_exitcodes(const struct program_config *, int);
+static json_t	*pj_stdout_logfile(const struct program_config *, int);
+static json_t	*pj_stderr_logfile(const struct program_config *, int);
+static json_t	*pj_backoff(const struct program_config *, int);
+static json_t	*pj_depends_on(const struct program_config *, int);
+static json_t	*pj_limits(const struct program_config *, int);
+static json_t	*pj_probes(const struct program_config *, int);
+static json_t	*pj_rules(const struct program_config *, int);
+static json_t	*pj_eos_failover(const struct program_config *, int);
+
+#define PK_SCALAR(n, t, f, d, lo, hi, j, i) \
+	{ (n), (t), PC(f), (d), (lo), (hi), (j), (i), NULL, NULL }
+#define PK_OWN(n, p, j) \
+	{ (n), PK_CUSTOM, 0, 0, 0, 0, NULL, NULL, (p), (j) }
+
 static const struct program_key program_keys[] = {
-	{ "command", pk_command },
-	{ "directory", pk_directory },
-	{ "user", pk_user },
-	{ "umask", pk_umask },
-	{ "environment", pk_environment },
-	{ "inherit_environment", pk_inherit_environment },
-	{ "autostart", pk_autostart },
-	{ "autorestart", pk_autorestart },
-	{ "exitcodes", pk_exitcodes },
-	{ "startsecs", pk_startsecs },
-	{ "startretries", pk_startretries },
-	{ "stopsignal", pk_stopsignal },
-	{ "stopwaitsecs", pk_stopwaitsecs },
-	{ "stopasgroup", pk_stopasgroup },
-	{ "killasgroup", pk_killasgroup },
-	{ "priority", pk_priority },
-	{ "redirect_stderr", pk_redirect_stderr },
-	{ "stdout_logfile", pk_stdout_logfile },
-	{ "stdout_logfile_maxbytes", pk_stdout_maxbytes },
-	{ "stdout_logfile_backups", pk_stdout_backups },
-	{ "stderr_logfile", pk_stderr_logfile },
-	{ "stderr_logfile_maxbytes", pk_stderr_maxbytes },
-	{ "stderr_logfile_backups", pk_stderr_backups },
-	{ "backoff", pk_backoff },
-	{ "depends_on", pk_depends_on },
-	{ "limits", pk_limits },
-	{ "probes", pk_probes },
-	{ "rules", pk_rules },
-	{ "eos_failover", pk_eos_failover },
+	PK_OWN("command", pk_command, pj_command),
+	PK_SCALAR("directory", PK_PATH, directory, 0, 0, 0, NULL, NULL),
+	{ "user", PK_STRING, PC(user), 0, 0, 0, NULL, NULL, pk_user, NULL },
+	PK_SCALAR("umask", PK_OCTAL, umask, -1, 0, 0777, NULL, NULL),
+	PK_OWN("environment", pk_environment, pj_environment),
+	PK_SCALAR("inherit_environment", PK_BOOL, inherit_env, 0, 0, 0, NULL,
+	    NULL),
+	PK_SCALAR("autostart", PK_BOOL, autostart, 1, 0, 0, NULL, NULL),
+	PK_SCALAR("autorestart", PK_AUTORESTART, autorestart,
+	    AUTORESTART_UNEXPECTED, 0, 0, NULL, NULL),
+	PK_OWN("exitcodes", pk_exitcodes, pj_exitcodes),
+	PK_SCALAR("startsecs", PK_DURATION, startsecs_ms, 1000, 0, 0,
+	    "startsecs_ms", NULL),
+	PK_SCALAR("startretries", PK_INT, startretries, 3, 0, 1000000, NULL,
+	    NULL),
+	PK_SCALAR("stopsignal", PK_SIGNAL, stopsignal, SIGTERM, 0, 0, NULL,
+	    NULL),
+	PK_SCALAR("stopwaitsecs", PK_DURATION, stopwait_ms, 10000, 0, 0,
+	    "stopwaitsecs_ms", NULL),
+	PK_SCALAR("stopasgroup", PK_BOOL, stopasgroup, 0, 0, 0, NULL, NULL),
+	PK_SCALAR("killasgroup", PK_BOOL, killasgroup, 0, 0, 0, NULL, NULL),
+	PK_SCALAR("priority", PK_INT, priority, 999, -100000, 100000, NULL,
+	    NULL),
+	PK_SCALAR("redirect_stderr", PK_BOOL, redirect_stderr, 0, 0, 0, NULL,
+	    NULL),
+	PK_OWN("stdout_logfile", pk_stdout_logfile, pj_stdout_logfile),
+	PK_SCALAR("stdout_logfile_maxbytes", PK_SIZE, out.maxbytes,
+	    50 * 1024 * 1024, 0, 0, "maxbytes", "stdout_logfile"),
+	PK_SCALAR("stdout_logfile_backups", PK_INT, out.backups, 10, 0, 1000,
+	    "backups", "stdout_logfile"),
+	PK_OWN("stderr_logfile", pk_stderr_logfile, pj_stderr_logfile),
+	PK_SCALAR("stderr_logfile_maxbytes", PK_SIZE, err.maxbytes,
+	    50 * 1024 * 1024, 0, 0, "maxbytes", "stderr_logfile"),
+	PK_SCALAR("stderr_logfile_backups", PK_INT, err.backups, 10, 0, 1000,
+	    "backups", "stderr_logfile"),
+	PK_OWN("backoff", pk_backoff, pj_backoff),
+	PK_OWN("depends_on", pk_depends_on, pj_depends_on),
+	PK_OWN("limits", pk_limits, pj_limits),
+	PK_OWN("probes", pk_probes, pj_probes),
+	PK_OWN("rules", pk_rules, pj_rules),
+	PK_OWN("eos_failover", pk_eos_failover, pj_eos_failover),
 };
+
+#define NPROGRAM_KEYS	(sizeof(program_keys) / sizeof(program_keys[0]))
+
+/* Where a key's value is in a program. */
+static void *
+pk_at(const struct program_key *k, const struct program_config *pc)
+{
+	return ((char *)pc + k->off);
+}
+
+/* Set a scalar key to its default. */
+static void
+pk_default(const struct program_key *k, struct program_config *pc)
+{
+	switch (k->type) {
+	case PK_BOOL:
+	case PK_INT:
+	case PK_OCTAL:
+	case PK_SIGNAL:
+	case PK_AUTORESTART:
+		*(int *)pk_at(k, pc) = (int)k->def;
+		break;
+	case PK_DURATION:
+	case PK_SIZE:
+		*(int64_t *)pk_at(k, pc) = k->def;
+		break;
+	case PK_CUSTOM:
+	case PK_STRING:
+	case PK_PATH:
+		break;		/* NULL, or the custom key's own */
+	}
+}
+
+/* Read a scalar key into a program with the typed reader. */
+static void
+pk_scalar(struct cfgctx *ctx, yaml_node_t *n, const struct program_key *k,
+    struct program_config *pc)
+{
+	const char	*v;
+	long		 l;
+	int		 b;
+
+	switch (k->type) {
+	case PK_BOOL:
+		cfg_bool(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_INT:
+	case PK_OCTAL:
+		if (cfg_int(ctx, n, k->name, k->min, k->max,
+		    k->type == PK_OCTAL ? 8 : 10, &l) == 0)
+			*(int *)pk_at(k, pc) = (int)l;
+		break;
+	case PK_DURATION:
+		cfg_duration(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_SIZE:
+		cfg_size(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_SIGNAL:
+		cfg_signal(ctx, n, k->name, pk_at(k, pc));
+		break;
+	case PK_AUTORESTART:
+		if ((v = cfg_scalar(ctx, n, k->name)) == NULL)
+			break;
+		if (strcasecmp(v, "unexpected") == 0)
+			*(int *)pk_at(k, pc) = AUTORESTART_UNEXPECTED;
+		else if (cfg_bool(ctx, n, k->name, &b) == 0)
+			*(int *)pk_at(k, pc) = b ? AUTORESTART_TRUE :
+			    AUTORESTART_FALSE;
+		break;
+	case PK_STRING:
+		set_str(pk_at(k, pc), cfg_string(ctx, n, k->name));
+		break;
+	case PK_PATH:
+		set_str(pk_at(k, pc), cfg_path(ctx, n, k->name));
+		break;
+	case PK_CUSTOM:
+		break;
+	}
+}
 
 /* A program with supervisord's defaults. */
 static struct program_config *
 program_new(const char *name, const char *file, int line, int col)
 {
 	struct program_config	*pc;
+	size_t			 i;
 
 	pc = xcalloc(1, sizeof(*pc));
 	pc->name = xstrdup(name);
 	pc->file = xstrdup(file);
 	pc->line = line;
 	pc->col = col;
-	pc->umask = -1;
-	pc->autostart = 1;
-	pc->autorestart = AUTORESTART_UNEXPECTED;
+	for (i = 0; i < NPROGRAM_KEYS; i++)
+		pk_default(&program_keys[i], pc);
 	pc->exitcodes = xcalloc(1, sizeof(int));
 	pc->nexitcodes = 1;
-	pc->startsecs_ms = 1000;
-	pc->startretries = 3;
-	pc->stopsignal = SIGTERM;
-	pc->stopwait_ms = 10000;
-	pc->priority = 999;
 	pc->out.path = xstrdup("AUTO");
-	pc->out.maxbytes = 50 * 1024 * 1024;
-	pc->out.backups = 10;
 	pc->err.path = xstrdup("AUTO");
-	pc->err.maxbytes = 50 * 1024 * 1024;
-	pc->err.backups = 10;
 	pc->backoff.initial_ms = 1000;
 	pc->backoff.max_ms = 60000;
 	pc->backoff.jitter_pct = 10;
@@ -1616,7 +1412,7 @@ parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
 	const char		*name, *ks;
 	size_t			 i;
 
-	if ((name = scalar(ctx, kn, "program name")) == NULL)
+	if ((name = cfg_scalar(ctx, kn, "program name")) == NULL)
 		return;
 	if (!valid_name(name)) {
 		cfg_error(ctx, kn, "invalid program name \"%s\" (use letters, "
@@ -1636,20 +1432,22 @@ parse_program(struct cfgctx *ctx, yaml_node_t *kn, yaml_node_t *n)
 	    (int)kn->start_mark.column + 1);
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "setting name")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "setting name")) == NULL)
 			continue;
-		for (i = 0; i < sizeof(program_keys) /
-		    sizeof(program_keys[0]); i++)
+		for (i = 0; i < NPROGRAM_KEYS; i++)
 			if (strcmp(ks, program_keys[i].name) == 0)
 				break;
-		if (i == sizeof(program_keys) / sizeof(program_keys[0])) {
+		if (i == NPROGRAM_KEYS) {
 			cfg_error(ctx, k, "program \"%s\": unknown setting "
 			    "\"%s\"", name, ks);
 			continue;
 		}
-		program_keys[i].parse(ctx, v, pc);
+		if (program_keys[i].parse != NULL)
+			program_keys[i].parse(ctx, v, pc);
+		else
+			pk_scalar(ctx, v, &program_keys[i], pc);
 	}
 	if (pc->argv == NULL)
 		cfg_error(ctx, kn, "program \"%s\": command is required",
@@ -1666,7 +1464,7 @@ parse_programs(struct cfgctx *ctx, yaml_node_t *n)
 {
 	yaml_node_pair_t	*p;
 
-	if (is_null(n))
+	if (cfg_is_null(n))
 		return;
 	if (n->type != YAML_MAPPING_NODE) {
 		cfg_error(ctx, n, "programs must be a map of name: settings");
@@ -1674,8 +1472,8 @@ parse_programs(struct cfgctx *ctx, yaml_node_t *n)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++)
-		parse_program(ctx, node_get(ctx, p->key),
-		    node_get(ctx, p->value));
+		parse_program(ctx, cfg_node(ctx, p->key),
+		    cfg_node(ctx, p->value));
 }
 
 static void
@@ -1684,7 +1482,7 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 	struct config		*cfg = ctx->cfg;
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
-	const char		*ks;
+	int			 i;
 	struct group		*gr;
 	long			 l;
 	char			*s;
@@ -1696,12 +1494,11 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "control key")) == NULL)
-			continue;
-		if (strcmp(ks, "socket") == 0) {
-			if ((s = get_string(ctx, v, "control.socket")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		i = cfg_key(ctx, k, &control_keys);
+		if (i == 0) {			/* socket */
+			if ((s = cfg_string(ctx, v, "control.socket")) == NULL)
 				continue;
 			if (strlen(s) >= 100) {
 				cfg_error(ctx, v, "control.socket: path "
@@ -1710,12 +1507,12 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 				continue;
 			}
 			set_str(&cfg->control_socket, s);
-		} else if (strcmp(ks, "mode") == 0) {
-			if (get_int(ctx, v, "control.mode", 0, 0777, 8,
+		} else if (i == 1) {		/* mode */
+			if (cfg_int(ctx, v, "control.mode", 0, 0777, 8,
 			    &l) == 0)
 				cfg->control_mode = (int)l;
-		} else if (strcmp(ks, "group") == 0) {
-			if ((s = get_string(ctx, v, "control.group")) == NULL)
+		} else if (i == 2) {		/* group */
+			if ((s = cfg_string(ctx, v, "control.group")) == NULL)
 				continue;
 			if ((gr = getgrnam(s)) == NULL) {
 				cfg_error(ctx, v, "control.group: no such "
@@ -1725,11 +1522,9 @@ parse_control(struct cfgctx *ctx, yaml_node_t *n)
 			}
 			cfg->control_gid = gr->gr_gid;
 			set_str(&cfg->control_group, s);
-		} else if (strcmp(ks, "idle_timeout") == 0)
-			get_duration(ctx, v, "control.idle_timeout",
+		} else if (i == 3)		/* idle_timeout */
+			cfg_duration(ctx, v, "control.idle_timeout",
 			    &cfg->control_idle_ms);
-		else
-			cfg_error(ctx, k, "control: unknown key \"%s\"", ks);
 	}
 }
 
@@ -1740,6 +1535,7 @@ parse_log(struct cfgctx *ctx, yaml_node_t *n)
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
 	const char		*ks;
+	int			 i;
 	char			*s;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -1748,15 +1544,12 @@ parse_log(struct cfgctx *ctx, yaml_node_t *n)
 	}
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
 	    p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "log key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((i = cfg_key(ctx, k, &log_keys)) == -1)
 			continue;
-		if (strcmp(ks, "file") != 0 && strcmp(ks, "dir") != 0) {
-			cfg_error(ctx, k, "log: unknown key \"%s\"", ks);
-			continue;
-		}
-		if ((s = get_string(ctx, v, ks)) == NULL)
+		ks = log_names[i];
+		if ((s = cfg_string(ctx, v, ks)) == NULL)
 			continue;
 		if (*s != '/') {
 			cfg_error(ctx, v, "log.%s must be an absolute path",
@@ -1820,7 +1613,7 @@ node_at_path(struct cfgctx *ctx, yaml_node_t *n, const char *path)
 			it = n->data.sequence.items.start + i;
 			if (*end != '\0' || it >= n->data.sequence.items.top)
 				break;
-			n = node_get(ctx, *it);
+			n = cfg_node(ctx, *it);
 		} else if (n->type == YAML_MAPPING_NODE &&
 		    map_key_node(ctx, n, s) != n)
 			n = map_key_node(ctx, n, s);
@@ -1933,7 +1726,7 @@ parse_include(struct cfgctx *ctx, yaml_node_t *n)
 	size_t		 i, j;
 	int		 r;
 
-	if ((pats = get_list(ctx, n, "include")) == NULL)
+	if ((pats = cfg_list(ctx, n, "include")) == NULL)
 		return;
 	copy = xstrdup(ctx->file);
 	dir = dirname(copy);
@@ -1986,7 +1779,6 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 	yaml_node_t		*k, *v;
 	yaml_node_t		*inc = NULL;
 	const char		*ks;
-	char			*s;
 
 	if (root == NULL)
 		return;		/* empty file */
@@ -1996,9 +1788,9 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 	}
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
-		k = node_get(ctx, p->key);
-		v = node_get(ctx, p->value);
-		if ((ks = scalar(ctx, k, "key")) == NULL)
+		k = cfg_node(ctx, p->key);
+		v = cfg_node(ctx, p->value);
+		if ((ks = cfg_scalar(ctx, k, "key")) == NULL)
 			continue;
 		if (strcmp(ks, "programs") == 0)
 			parse_programs(ctx, v);
@@ -2019,17 +1811,9 @@ parse_top(struct cfgctx *ctx, yaml_node_t *root, int included)
 			parse_alerts(ctx, v);
 		else if (strcmp(ks, "include") == 0)
 			inc = v;
-		else if (strcmp(ks, "state_dir") == 0) {
-			if ((s = get_string(ctx, v, "state_dir")) == NULL)
-				continue;
-			if (*s != '/') {
-				cfg_error(ctx, v, "state_dir must be an "
-				    "absolute path");
-				free(s);
-				continue;
-			}
-			set_str(&cfg->state_dir, s);
-		} else
+		else if (strcmp(ks, "state_dir") == 0)
+			set_str(&cfg->state_dir, cfg_path(ctx, v, "state_dir"));
+		else
 			cfg_error(ctx, k, "unknown key \"%s\"", ks);
 	}
 	if (inc != NULL)
@@ -2083,7 +1867,7 @@ check_duplicates(struct cfgctx *ctx)
 		nkeys = 0;
 		for (i = 0; i < npairs; i++) {
 			p = n->data.mapping.pairs.start + i;
-			a = node_get(ctx, p->key);
+			a = cfg_node(ctx, p->key);
 			if (a->type != YAML_SCALAR_NODE)
 				continue;
 			keys[nkeys].node = a;
@@ -2099,7 +1883,7 @@ check_duplicates(struct cfgctx *ctx)
 		for (i = 0; i < npairs; i++) {
 			if (!dup[i])
 				continue;
-			a = node_get(ctx, n->data.mapping.pairs.start[i].key);
+			a = cfg_node(ctx, n->data.mapping.pairs.start[i].key);
 			cfg_error(ctx, a, "duplicate key \"%s\"",
 			    a->data.scalar.value);
 		}
@@ -2254,8 +2038,6 @@ load_file(struct cfgctx *ctx, const char *path, int included)
 	yaml_document_t	*saved_doc = ctx->doc;
 	unsigned char	*buf;
 	size_t		 len;
-	char		*line;
-	int		 n;
 
 	if ((buf = config_read(ctx, path, included, &len)) == NULL)
 		return (-1);
@@ -2268,18 +2050,11 @@ load_file(struct cfgctx *ctx, const char *path, int included)
 		fatalx("yaml_parser_initialize");
 	yaml_parser_set_input_string(&parser, buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		n = xasprintf(&line, "%s:%zu:%zu: %s%s%s\n", path,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1,
+		cfg_error_at(ctx, path, (int)parser.problem_mark.line + 1,
+		    (int)parser.problem_mark.column + 1, "%s%s%s",
 		    parser.problem != NULL ? parser.problem : "YAML error",
 		    parser.context != NULL ? " " : "",
 		    parser.context != NULL ? parser.context : "");
-		ctx->errors = xreallocarray(ctx->errors, ctx->errlen + n + 1,
-		    1);
-		memcpy(ctx->errors + ctx->errlen, line, n + 1);
-		ctx->errlen += n;
-		ctx->nerrors++;
-		free(line);
 		yaml_parser_delete(&parser);
 		free(buf);
 		ctx->file = saved_file;
@@ -2348,13 +2123,7 @@ static void
 cfg_error_program(struct cfgctx *ctx, const struct program_config *pc,
     const char *msg)
 {
-	yaml_node_t	 at;
-
-	memset(&at, 0, sizeof(at));
-	at.start_mark.line = (size_t)pc->line - 1;
-	at.start_mark.column = (size_t)pc->col - 1;
-	ctx->file = pc->file;
-	cfg_error(ctx, &at, "%s", msg);
+	cfg_error_at(ctx, pc->file, pc->line, pc->col, "%s", msg);
 }
 
 /* Checks across programs, and defaults that depend on other settings. */
@@ -2452,15 +2221,10 @@ validate(struct cfgctx *ctx)
 	free(mark);
 	if (cfg->metrics != NULL &&
 	    (msg = kinds->metrics_config_check(cfg->metrics, cfg)) != NULL) {
-		yaml_node_t	 at;
-
-		memset(&at, 0, sizeof(at));
-		at.start_mark.line = (size_t)cfg->metrics->line - 1;
-		at.start_mark.column = (size_t)cfg->metrics->col - 1;
-		ctx->file = cfg->path;
 		for (j = 0; msg[j] != '\0'; j += i + (msg[j + i] != '\0')) {
 			i = strcspn(msg + j, "\n");
-			cfg_error(ctx, &at, "%.*s", (int)i, msg + j);
+			cfg_error_at(ctx, cfg->path, cfg->metrics->line,
+			    cfg->metrics->col, "%.*s", (int)i, msg + j);
 		}
 		free(msg);
 	}
@@ -2616,13 +2380,6 @@ limit_json(rlim_t v)
 	return (json_integer((json_int_t)v));
 }
 
-static json_t *
-logfile_json(const struct logfile_config *lc)
-{
-	return (json_pack("{s:s?,s:I,s:i}", "path", lc->path, "maxbytes",
-	    (json_int_t)lc->maxbytes, "backups", lc->backups));
-}
-
 static const char *
 rule_on_name(const struct rule_config *rc)
 {
@@ -2688,19 +2445,20 @@ redact_userinfo(const char *v)
 	return (out);
 }
 
-/*
- * A program's normalized settings as JSON (new reference).  With redact,
- * values of secret-looking environment variables are replaced, and so are
- * passwords in URLs.
- */
-json_t *
-config_program_json(const struct program_config *pc, int redact)
+static json_t *
+pj_command(const struct program_config *pc, int redact)
 {
-	json_t			*o, *env, *codes, *limits, *probes;
-	struct probe_config	*pr;
-	size_t			 i;
-	char			*k, *eq, *u;
-	int			 j;
+	(void)redact;
+	return (strv_json(pc->argv));
+}
+
+/* With redact, secret-looking values and passwords in URLs are hidden. */
+static json_t *
+pj_environment(const struct program_config *pc, int redact)
+{
+	json_t	*env;
+	size_t	 i;
+	char	*k, *eq, *u;
 
 	env = json_object();
 	for (i = 0; pc->env[i] != NULL; i++) {
@@ -2717,54 +2475,77 @@ config_program_json(const struct program_config *pc, int redact)
 		free(u);
 		free(k);
 	}
+	return (env);
+}
+
+static json_t *
+pj_exitcodes(const struct program_config *pc, int redact)
+{
+	json_t	*codes;
+	size_t	 i;
+
+	(void)redact;
 	codes = json_array();
 	for (i = 0; i < pc->nexitcodes; i++)
 		json_array_append_new(codes, json_integer(pc->exitcodes[i]));
+	return (codes);
+}
+
+/* The path only: maxbytes and backups are added by their table rows. */
+static json_t *
+pj_stdout_logfile(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_pack("{s:s?}", "path", pc->out.path));
+}
+
+static json_t *
+pj_stderr_logfile(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_pack("{s:s?}", "path", pc->err.path));
+}
+
+static json_t *
+pj_backoff(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_pack("{s:I,s:I,s:i}", "initial_ms",
+	    (json_int_t)pc->backoff.initial_ms, "max_ms",
+	    (json_int_t)pc->backoff.max_ms, "jitter_pct",
+	    pc->backoff.jitter_pct));
+}
+
+static json_t *
+pj_depends_on(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (depends_json(pc));
+}
+
+static json_t *
+pj_limits(const struct program_config *pc, int redact)
+{
+	json_t	*limits;
+	int	 j;
+
+	(void)redact;
 	limits = json_object();
 	for (j = 0; j < LIMIT_MAX; j++)
 		if (pc->limit_set[j])
 			json_object_set_new(limits, limit_names[j],
 			    limit_json(pc->limit[j]));
-	o = json_object();
-	json_object_set_new(o, "command", strv_json(pc->argv));
-	json_object_set_new(o, "directory", pc->directory != NULL ?
-	    json_string(pc->directory) : json_null());
-	json_object_set_new(o, "user", pc->user != NULL ?
-	    json_string(pc->user) : json_null());
-	if (pc->umask == -1)
-		json_object_set_new(o, "umask", json_null());
-	else {
-		char	 buf[8];
+	return (limits);
+}
 
-		snprintf(buf, sizeof(buf), "%03o", pc->umask);
-		json_object_set_new(o, "umask", json_string(buf));
-	}
-	json_object_set_new(o, "environment", env);
-	json_object_set_new(o, "inherit_environment",
-	    json_boolean(pc->inherit_env));
-	json_object_set_new(o, "autostart", json_boolean(pc->autostart));
-	json_object_set_new(o, "autorestart",
-	    json_string(config_autorestart_name(pc->autorestart)));
-	json_object_set_new(o, "exitcodes", codes);
-	json_object_set_new(o, "startsecs_ms", json_integer(pc->startsecs_ms));
-	json_object_set_new(o, "startretries", json_integer(pc->startretries));
-	json_object_set_new(o, "stopsignal",
-	    json_string(signal_name(pc->stopsignal)));
-	json_object_set_new(o, "stopwaitsecs_ms",
-	    json_integer(pc->stopwait_ms));
-	json_object_set_new(o, "stopasgroup", json_boolean(pc->stopasgroup));
-	json_object_set_new(o, "killasgroup", json_boolean(pc->killasgroup));
-	json_object_set_new(o, "priority", json_integer(pc->priority));
-	json_object_set_new(o, "redirect_stderr",
-	    json_boolean(pc->redirect_stderr));
-	json_object_set_new(o, "stdout_logfile", logfile_json(&pc->out));
-	json_object_set_new(o, "stderr_logfile", logfile_json(&pc->err));
-	json_object_set_new(o, "backoff", json_pack("{s:I,s:I,s:i}",
-	    "initial_ms", (json_int_t)pc->backoff.initial_ms, "max_ms",
-	    (json_int_t)pc->backoff.max_ms, "jitter_pct",
-	    pc->backoff.jitter_pct));
-	json_object_set_new(o, "depends_on", depends_json(pc));
-	json_object_set_new(o, "limits", limits);
+static json_t *
+pj_probes(const struct program_config *pc, int redact)
+{
+	json_t			*probes;
+	struct probe_config	*pr;
+	size_t			 i;
+
+	(void)redact;
 	probes = json_array();
 	for (i = 0; i < pc->nprobes; i++) {
 		pr = pc->probes[i];
@@ -2775,10 +2556,82 @@ config_program_json(const struct program_config *pc, int redact)
 		    pr->rise, "hung_after", pr->hung_after, "settings",
 		    pr->params));
 	}
-	json_object_set_new(o, "probes", probes);
-	json_object_set_new(o, "rules", rules_json(pc));
-	if (pc->eos_failover_params != NULL)
-		json_object_set(o, "eos_failover", pc->eos_failover_params);
+	return (probes);
+}
+
+static json_t *
+pj_rules(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (rules_json(pc));
+}
+
+/* NULL (not printed) without eos_failover. */
+static json_t *
+pj_eos_failover(const struct program_config *pc, int redact)
+{
+	(void)redact;
+	return (json_incref(pc->eos_failover_params));
+}
+
+/* A key's value as -nv prints it (new reference), or NULL: not at all. */
+static json_t *
+pk_json(const struct program_key *k, const struct program_config *pc,
+    int redact)
+{
+	char	 buf[8], *str;
+	int	 v;
+
+	if (k->print != NULL)
+		return (k->print(pc, redact));
+	switch (k->type) {
+	case PK_BOOL:
+		return (json_boolean(*(int *)pk_at(k, pc)));
+	case PK_INT:
+		return (json_integer(*(int *)pk_at(k, pc)));
+	case PK_OCTAL:
+		if ((v = *(int *)pk_at(k, pc)) == -1)
+			return (json_null());
+		snprintf(buf, sizeof(buf), "%03o", v);
+		return (json_string(buf));
+	case PK_DURATION:
+	case PK_SIZE:
+		return (json_integer(*(int64_t *)pk_at(k, pc)));
+	case PK_SIGNAL:
+		return (json_string(signal_name(*(int *)pk_at(k, pc))));
+	case PK_AUTORESTART:
+		return (json_string(config_autorestart_name(
+		    *(int *)pk_at(k, pc))));
+	case PK_STRING:
+	case PK_PATH:
+		str = *(char **)pk_at(k, pc);
+		return (str != NULL ? json_string(str) : json_null());
+	case PK_CUSTOM:
+		break;
+	}
+	return (NULL);
+}
+
+/*
+ * A program's normalized settings as JSON (new reference), from the table
+ * of program keys.  With redact, values of secret-looking environment
+ * variables are replaced, and so are passwords in URLs.
+ */
+json_t *
+config_program_json(const struct program_config *pc, int redact)
+{
+	const struct program_key *k;
+	json_t			*o, *v;
+	size_t			 i;
+
+	o = json_object();
+	for (i = 0; i < NPROGRAM_KEYS; i++) {
+		k = &program_keys[i];
+		if ((v = pk_json(k, pc, redact)) == NULL)
+			continue;
+		json_object_set_new(k->in != NULL ? json_object_get(o, k->in) :
+		    o, k->json != NULL ? k->json : k->name, v);
+	}
 	return (o);
 }
 
