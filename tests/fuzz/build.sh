@@ -52,8 +52,8 @@ mkdir -p "$out/obj"
 # Rebuild everything when a header or the flags changed; else only the
 # objects older than their source.
 flags="$cc $base ${cppflags[*]}"
-newest_h=$(ls -t lib/*.h supervisor/*.h probes/*.h actions/*.h autoconf.h |
-    head -1)
+newest_h=$(ls -t lib/*.h supervisor/*.h probes/*.h actions/*.h alerts/*.h \
+    autoconf.h | head -1)
 if [ ! -f "$out/obj/flags" ] || [ "$(cat "$out/obj/flags")" != "$flags" ] ||
     [ "$newest_h" -nt "$out/obj/stamp" ]; then
 	rm -f "$out"/obj/*.o

@@ -50,7 +50,7 @@ mkdir -p "$out/corpus" "$out/crashes" "$out/logs"
 dict_sources() {
 	case $1 in
 	config) echo supervisor/config.c supervisor/metrics*.c probes/*.c \
-	    actions/*.c ;;
+	    actions/*.c alerts/*.c ;;
 	control) echo supervisor/control.c ;;
 	bitcoin_rpc) echo probes/probe-bitcoin-rpc.c ;;
 	nodeos) echo probes/probe-nodeos.c ;;

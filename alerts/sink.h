@@ -3,7 +3,7 @@
  * of the alerts section, the sink kind interface, the helpers sink kinds
  * share (templates, escaping, rendering, the success predicate, secret
  * files), and the outbox.  A sink kind is one file exporting one const
- * struct sink_kind, listed in the table in alert.c.
+ * struct sink_kind, listed in the table in deliver.c.
  */
 #ifndef SINK_H
 #define SINK_H
