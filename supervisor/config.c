@@ -1640,7 +1640,7 @@ alerts_error_cb(void *arg, const char *path, const char *msg)
 	    msg);
 }
 
-/* alerts: checked by actions/alert-config.c, errors with their paths. */
+/* alerts: checked by alerts/alert-config.c, errors with their paths. */
 static void
 parse_alerts(struct cfgctx *ctx, yaml_node_t *n)
 {
