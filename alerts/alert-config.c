@@ -409,7 +409,7 @@ alerts_config_parse(const json_t *o, alerts_error_fn fn, void *arg)
 				ac->resolved = json_is_true(v);
 		} else if (strcmp(k, "sinks") != 0 &&
 		    strcmp(k, "routes") != 0 && strcmp(k, "summary") != 0)
-			perr(&pc, k, "alerts: unknown key \"%s\" (host, "
+			perr(&pc, k, "unknown key \"%s\" (host, "
 			    "throttle, max_age, retry, resolved, summary, "
 			    "sinks, routes)", k);
 	}

@@ -497,7 +497,7 @@ test_config(void **state)
 	alerts_config_free(ac);
 	ac = parse("{\"retry\": {\"initial\": \"2s\"}, \"colour\": 1}", &e);
 	assert_null(ac);
-	assert_non_null(strstr(e.buf, "colour: alerts: unknown key"));
+	assert_non_null(strstr(e.buf, "colour: unknown key"));
 	/* Every error, each with its path. */
 	ac = parse("{\"throttel\": 1, \"sinks\": {\"a\": {\"kind\": "
 	    "\"carrier-pigeon\"}, \"b\": {\"kind\": \"http\", \"url\": "
@@ -507,7 +507,7 @@ test_config(void **state)
 	    "\"panic\", \"sinks\": [\"c\"]}], \"summary\": {\"hours\": [25]}}",
 	    &e);
 	assert_null(ac);
-	assert_non_null(strstr(e.buf, "throttel: alerts: unknown key "
+	assert_non_null(strstr(e.buf, "throttel: unknown key "
 	    "\"throttel\""));
 	assert_non_null(strstr(e.buf, "sinks/a/kind: sink a: unknown kind"));
 	assert_non_null(strstr(e.buf, "sinks/b/url: sink b (http): url must "
