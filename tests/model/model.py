@@ -242,6 +242,12 @@ class Model:
         exp = {n: self.keep(n) for n in self.specs}
         st, pid, waiting = self.seen[name]
         s = self.eff()[name]
+        if st == "BACKOFF" and not waiting:
+            # No process now, but the retry may be spawned before the
+            # signal comes: it may land on the new run, while STARTING.
+            exp[name].states |= {"BACKOFF", "STARTING", "RUNNING", "FATAL",
+                                 "EXITED"}
+            exp[name].pid = None
         if st in ("RUNNING", "STARTING") and not waiting and \
                 not (sig == "TERM" and s["kind"] == "stubborn"):
             if s["autorestart"]:
