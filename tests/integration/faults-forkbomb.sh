@@ -159,7 +159,11 @@ latency_stop() {
 	LAT_MAX=$(sort -n "$T/lat" | tail -n 1)
 	say "status latency during $1: max $LAT_MAX ms over" \
 	    "$(wc -l <"$T/lat") calls"
-	[ "$LAT_MAX" -lt 5000 ] || fail "status took $LAT_MAX ms during $1"
+	# The bound catches a loop that stops answering for a whole stop
+	# round; the answer time itself is a figure (bench/ measures it): a
+	# status call also waits for its own fork, which the hydra's forking
+	# slows to seconds on 2 cores under ASan (6.8 s seen).
+	[ "$LAT_MAX" -lt 10000 ] || fail "status took $LAT_MAX ms during $1"
 }
 
 # start_forker NAME: start it, wait for all its children and for the
