@@ -227,13 +227,13 @@ wait_state(struct program *p, int st)
  * program_new takes each program_config out of the config, as the daemon
  * does.  Returns how many were made.
  */
-size_t
-new_programs(const char *yaml)
+/* The configuration of the programs in yaml, loaded from a file. */
+struct config *
+load_programs(const char *yaml)
 {
 	struct config	*cfg;
 	char		 path[1100], *errors = NULL;
 	FILE		*fp;
-	size_t		 i, n;
 
 	snprintf(path, sizeof(path), "%s/test.yaml", tmpdir);
 	if ((fp = fopen(path, "w")) == NULL)
@@ -245,6 +245,15 @@ new_programs(const char *yaml)
 	unlink(path);
 	if (cfg == NULL)
 		fail_msg("config_load: %s", errors);
+	return (cfg);
+}
+
+size_t
+new_programs(const char *yaml)
+{
+	struct config	*cfg = load_programs(yaml);
+	size_t		 i, n;
+
 	for (i = 0; i < cfg->nprograms; i++) {
 		program_new(cfg->programs[i]);
 		cfg->programs[i] = NULL;

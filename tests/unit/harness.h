@@ -36,6 +36,7 @@ int		 reaped(const struct program *, long);
 int		 runs_reach(const struct program *, long);
 const char	*trans_text(void);
 void		 wait_state(struct program *, int);
+struct config	*load_programs(const char *);
 size_t		 new_programs(const char *);
 
 #endif

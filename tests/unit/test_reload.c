@@ -79,21 +79,9 @@ test_teardown(void **state)
 static json_t *
 reload_yaml(const char *yaml)
 {
-	struct config	*cfg;
-	char		 path[1100], *errors = NULL;
-	FILE		*fp;
+	struct config	*cfg = load_programs(yaml);
 	json_t		*res;
 
-	snprintf(path, sizeof(path), "%s/test.yaml", tmpdir);
-	if ((fp = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fprintf(fp, "state_dir: %s/state\nprograms:\n%s\n", tmpdir, yaml);
-	if (fclose(fp) != 0)
-		fail_msg("cannot write %s", path);
-	cfg = config_load(path, &errors);
-	unlink(path);
-	if (cfg == NULL)
-		fail_msg("config_load: %s", errors);
 	res = program_reload(cfg);
 	config_free(cfg);
 	assert_non_null(res);
