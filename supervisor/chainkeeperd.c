@@ -146,6 +146,25 @@ daemon_admin_stop(struct program *p)
 }
 
 /*
+ * Whether the run record of name, a program that is not in the
+ * configuration, is of the run whose main process is mpid; pid, which
+ * carries that run's marker, is named in the log if not.
+ */
+static int
+unconfigured_recorded(const char *name, pid_t mpid, pid_t pid,
+    struct state_run *r)
+{
+	if (!config_name_valid(name) || state_run_get(name, r) == -1 ||
+	    r->legacy || r->pid != mpid) {
+		log_warnx("pid %ld carries the marker of program \"%s\", "
+		    "which is not in the configuration and has no run record "
+		    "for it: leaving it alone", (long)pid, name);
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * A process with the marker of a program that is not in the configuration
  * (a reload that removed it was cut short by a crash): when it is the run
  * an earlier chainkeeperd recorded, it is ours and nobody else will ever
@@ -160,13 +179,8 @@ stop_unconfigured(const char *name, pid_t pid)
 	struct program		*p;
 	struct state_run	 r;
 
-	if (!config_name_valid(name) || state_run_get(name, &r) == -1 ||
-	    r.legacy || r.pid != pid) {
-		log_warnx("pid %ld carries the marker of program \"%s\", "
-		    "which is not in the configuration and has no run record "
-		    "for it: leaving it alone", (long)pid, name);
+	if (!unconfigured_recorded(name, pid, pid, &r))
 		return;
-	}
 	p = program_new(config_program_default(cur_config, name));
 	p->removed = 1;
 	if (program_adopt_record(p, &r) == -1) {
@@ -191,13 +205,8 @@ sweep_unconfigured(const char *name, pid_t mpid, pid_t pid)
 	struct state_run	 r;
 	char			 marker[96];	/* as program.h has it */
 
-	if (!config_name_valid(name) || state_run_get(name, &r) == -1 ||
-	    r.legacy || r.pid != mpid) {
-		log_warnx("pid %ld carries the marker of program \"%s\", "
-		    "which is not in the configuration and has no run record "
-		    "for it: leaving it alone", (long)pid, name);
+	if (!unconfigured_recorded(name, mpid, pid, &r))
 		return;
-	}
 	if (kill(mpid, 0) == 0 || errno != ESRCH)
 		return;		/* its main runs: stop_unconfigured stops all */
 	log_warnx("%s: pid %ld is left by a recorded run (pid %ld) of a "
